@@ -4,6 +4,8 @@ nowhere it cannot go, counted in the singular when one."""
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from _models import counting_model
 
 import riskscore as rs
 from riskscore.cli import main
@@ -219,3 +222,42 @@ def test_a_report_without_bootstrap_claims_no_interval(
         .get_title()
         .endswith(f"[{low:.3f}, {high:.3f}]")
     )
+
+
+# ------------------------------------- early detection of rooms a table was read to keep
+
+
+def test_the_replay_applies_rooms_the_table_was_read_to_keep() -> None:
+    """Was: events of a room of 30, read with ``max_room_members=50`` (a conversation, not
+    a broadcast), were set aside one by one by the replay's online scorer at its default
+    of 20: batch alerted the grooming conversation (recall 1.0) while early detection
+    said 0 of 1 detected, in silence. Risk rises with each event (alert at the fourth)."""
+    model = counting_model(-3.5, n_events=1.0)
+    band = rs.AgeBand("all", 0.0, math.inf, review=0.5, urgent=0.9)
+    policy = rs.AlertPolicy(bands=(band,), unknown=dataclasses.replace(band, name="unknown"))
+    t0 = 1_767_000_000
+    rows = [
+        ("R", t0 + 3600 * k, *(("x", "k", 40.0, 12.0) if k % 2 == 0 else ("k", "x", 12.0, 40.0)))
+        for k in range(6)
+    ]
+    rows += [("B", t0 + 7, "a", "b", 35.0, 36.0), ("B", t0 + 3607, "b", "a", 36.0, 35.0)]
+    names = ("conversation_id", "timestamp", "sender_id", "recipient_id")
+    columns: dict[str, list[object]] = {n: [r[j] for r in rows] for j, n in enumerate(names)}
+    columns["sender_age"] = [r[4] for r in rows]
+    columns["recipient_age"] = [r[5] for r in rows]
+    columns["room_size"] = [30] * 6 + [None] * 2
+    columns["channel"] = ["group"] * 6 + ["direct"] * 2
+    messages = rs.read_messages(columns, max_room_members=50)
+    labels = pd.DataFrame(
+        {
+            "conversation_id": ["B", "R"],
+            "is_grooming": [False, True],
+            "onset_index": [-1, 0],
+            "adult_id": ["a", "x"],
+        }
+    )
+    report = rs.evaluate(model, messages, labels, policy=policy, n_bootstrap=0)
+    assert report.operating_point("review").recall == 1.0
+    ed = report.early_detection
+    assert ed is not None
+    assert (ed.n_grooming, ed.n_detected, ed.latency_messages) == (1, 1, (3,))

@@ -22,6 +22,7 @@ import numpy.typing as npt
 import riskscore.evaluation.metrics as em
 from riskscore.features import FeatureTable
 from riskscore.io.given_ids import given_conversation_ids
+from riskscore.io.groups import replay_room_limit
 from riskscore.io.messages import MessageTable
 from riskscore.model import RiskModel
 from riskscore.online import OnlineScorer
@@ -98,8 +99,16 @@ def replay(
     given = given_conversation_ids(features.conversation_id[replay_codes])
     code_of = dict(zip(given, replay_codes.tolist(), strict=True))
     # History replayed, not live traffic: no clock to be ahead of (the reader already
-    # applied its own rule on dates ahead of the time of reading).
-    scorer = OnlineScorer(model, policy, idle_expiry_s=math.inf, max_future_s=math.inf)
+    # applied its own rule on dates ahead of the time of reading), nor a broadcast to set
+    # aside (the reader set those aside, by the limit it was given: rooms of 30 read with
+    # max_room_members=50 were dropped event by event by a scorer at the default 20).
+    scorer = OnlineScorer(
+        model,
+        policy,
+        idle_expiry_s=math.inf,
+        max_future_s=math.inf,
+        max_room_members=replay_room_limit(replayed),
+    )
     for event in replayed.iter_events():
         for alert in scorer.update_one_all(event):
             code = code_of[alert.conversation_id]
