@@ -261,3 +261,67 @@ def test_the_replay_applies_rooms_the_table_was_read_to_keep() -> None:
     ed = report.early_detection
     assert ed is not None
     assert (ed.n_grooming, ed.n_detected, ed.latency_messages) == (1, 1, (3,))
+
+
+# ------------------------------------------------------------- labels of a group room
+
+
+def _room_and_pair(room: object, pair: object) -> rs.MessageTable:
+    """Room ``room`` where adult x writes to two children (three accounts: a group room,
+    read as two pair conversations), and a conversation ``pair`` of two adults."""
+    t0 = 1_767_000_000
+    turns = [("x", "k"), ("k", "x"), ("x", "k2"), ("k2", "x"), ("x", "k"), ("k", "x")]
+    rows = [(room, t0 + 3600 * i, s, r) for i, (s, r) in enumerate(turns)]
+    rows += [(pair, t0 + 7, "a", "b"), (pair, t0 + 3607, "b", "a")]
+    ages = {"x": 40.0, "k": 12.0, "k2": 13.0, "a": 35.0, "b": 36.0}
+    names = ("conversation_id", "timestamp", "sender_id", "recipient_id")
+    columns: dict[str, list[object]] = {n: [r[j] for r in rows] for j, n in enumerate(names)}
+    columns["sender_age"] = [ages[str(s)] for s in columns["sender_id"]]
+    columns["recipient_age"] = [ages[str(s)] for s in columns["recipient_id"]]
+    columns["channel"] = ["direct"] * len(rows)
+    return rs.read_messages(columns)
+
+
+def _room_labels(room: object, pair: object) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "conversation_id": [pair, room],
+            "is_grooming": [False, True],
+            "onset_index": [-1, 0],
+            "adult_id": ["a", "x"],
+        }
+    )
+
+
+def test_a_label_of_a_group_room_is_named_as_one(model: rs.RiskModel) -> None:
+    """Was: "conversation 'R|k2|x' has no label (2 conversations without a label, 1 label
+    without events ...). Pass the labels.parquet generated with these events": the room R
+    does have events, read as its pair conversations, which is what lacks labels."""
+    messages = _room_and_pair("R", "B")
+    with pytest.raises(rs.SchemaError) as info:
+        rs.evaluate(model, messages, _room_labels("R", "B"), n_bootstrap=0, replay_events=0)
+    assert str(info.value).startswith(
+        "labels do not match the messages: conversation 'R' is a group room, read as the pair "
+        "conversations of the accounts that exchanged events in it ('R|k2|x', 'R|k|x'): label "
+        "each pair by its id, not the room (2 conversations without a label, 1 label without "
+        "events;"
+    )
+    assert "Pass the labels.parquet" not in str(info.value)
+
+
+def test_integer_labels_beside_rooms_say_why_the_events_ids_are_text(
+    model: rs.RiskModel,
+) -> None:
+    """Was: integer labels of events with integer ids were refused "(500 and "500" are two
+    ids). Read both with the same types." though both were integers: the events' group room
+    made every conversation id text. The refusal now says so; the labels as text then name
+    the room."""
+    messages = _room_and_pair(5, 7)
+    labels = _room_labels(5, 7)
+    with pytest.raises(rs.SchemaError, match="label conversation ids are integers") as info:
+        rs.evaluate(model, messages, labels, n_bootstrap=0, replay_events=0)
+    assert "The events hold group rooms" in str(info.value)
+    assert 'give the labels\' ids as text ("500")' in str(info.value)
+    labels["conversation_id"] = labels["conversation_id"].astype(str)
+    with pytest.raises(rs.SchemaError, match="conversation '5' is a group room"):
+        rs.evaluate(model, messages, labels, n_bootstrap=0, replay_events=0)
