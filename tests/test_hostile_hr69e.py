@@ -5,6 +5,7 @@ nowhere it cannot go, counted in the singular when one."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from pathlib import Path
 
@@ -13,11 +14,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from _models import counting_model
+from _models import counting_model, random_model
+from sklearn.metrics import average_precision_score
 
 import riskscore as rs
 from riskscore.cli import main
+from riskscore.evaluation.metrics import weight_chunks
 from riskscore.evaluation.plots import plot_precision_recall
+from riskscore.model import save_model
 from riskscore.synthetic.labels import Labels
 
 N_CONVERSATIONS = 200
@@ -325,3 +329,41 @@ def test_integer_labels_beside_rooms_say_why_the_events_ids_are_text(
     labels["conversation_id"] = labels["conversation_id"].astype(str)
     with pytest.raises(rs.SchemaError, match="conversation '5' is a group room"):
         rs.evaluate(model, messages, labels, n_bootstrap=0, replay_events=0)
+
+
+# --------------------------------------------- compare resamples the adults evaluate does
+
+
+def test_compare_resamples_the_labels_adults_as_evaluate_does(
+    tmp_path: Path, data: rs.synthetic.SyntheticData, model: rs.RiskModel
+) -> None:
+    """Was: `compare --data` drew its paired bootstrap over ``features.adult_id`` (the
+    older account by declared age), `evaluate` over the labels' ``adult_id``: two units
+    for one data set (30 of these 200 conversations differ: two adults, two teenagers, an
+    adult declaring a child's age). Checked against scikit-learn under the same draws of
+    the labels' adults."""
+    other = random_model(1)
+    save_model(other, tmp_path / "b")
+    data.write(tmp_path / "data")
+    out = tmp_path / "out"
+    argv = ["compare", "default", str(tmp_path / "b"), "--data", str(tmp_path / "data")]
+    assert main([*argv, "--bootstrap", "20", "--seed", "4", "--out", str(out)]) == 0
+    found = json.loads((out / "compare.json").read_text())["differences_b_minus_a"]["pr_auc"]
+
+    features = rs.extract_features(data.messages)
+    assert (features.conversation_id == data.labels.conversation_id).all()
+    adult = np.asarray(data.labels.adult_id)
+    assert (adult != features.adult_id).any()  # the two units differ on this sample
+    y = np.asarray(data.labels.is_grooming_true)
+    _, codes = np.unique(adult, return_inverse=True)
+    draws = np.vstack(list(weight_chunks(int(codes.max()) + 1, 20, 4)))[:, codes]
+    risk_a, risk_b = model.predict_proba(features), other.predict_proba(features)
+    change = [
+        average_precision_score(y, risk_b, sample_weight=w)
+        - average_precision_score(y, risk_a, sample_weight=w)
+        for w in draws[1:]
+        if (w * y).sum() > 0
+    ]
+    low, high = np.quantile(change, [0.025, 0.975])
+    assert found["ci95_low"] == pytest.approx(low, abs=1e-12)
+    assert found["ci95_high"] == pytest.approx(high, abs=1e-12)
