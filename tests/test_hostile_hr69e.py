@@ -367,3 +367,17 @@ def test_compare_resamples_the_labels_adults_as_evaluate_does(
     low, high = np.quantile(change, [0.025, 0.975])
     assert found["ci95_low"] == pytest.approx(low, abs=1e-12)
     assert found["ci95_high"] == pytest.approx(high, abs=1e-12)
+
+
+def test_the_reports_counts_are_grouped_as_its_other_counts(
+    data: rs.synthetic.SyntheticData, model: rs.RiskModel
+) -> None:
+    """Was: "50,000 conversations, 500 grooming (prevalence 0.0100), 16409 adult accounts of
+    which 116 ..." (the 50,000-conversation evaluation of docs/evaluation.md): the adults
+    ungrouped beside the grouped conversations, and "1 adult accounts" for one."""
+    report = rs.evaluate(model, data.messages, data.labels, n_bootstrap=0, replay_events=0)
+    big = dataclasses.replace(report, n_grooming=1_234, n_adults=16_409, n_grooming_adults=1_160)
+    assert "1,234 grooming (prevalence" in big.to_markdown()
+    assert "16,409 adult accounts of which 1,160 with a grooming" in big.to_markdown()
+    one = dataclasses.replace(report, n_adults=1, n_grooming_adults=1)
+    assert "1 adult account of which 1 with a grooming" in one.to_markdown()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from riskscore._words import plural
+from riskscore._words import number_text, plural
 from riskscore.evaluation.results import EarlyDetection, EvaluationResults
 from riskscore.evaluation.slices import MIN_GROOMING_FOR_INTERVAL
 from riskscore.io.markdown import markdown_line, markdown_row, markdown_text
@@ -72,9 +72,10 @@ def _overview_lines(report: EvaluationResults, pct: str) -> list[str]:
         f"Model: {markdown_line(report.model)}. Synthetic data only: these figures describe how",
         "well the model recovers the generator's patterns, not its accuracy on a real platform.",
         "",
-        f"{plural(report.n_conversations, 'conversation')}, {report.n_grooming} grooming "
-        f"(prevalence {report.prevalence:.4f}), {report.n_adults} adult accounts of which "
-        f"{report.n_grooming_adults} with a grooming conversation.",
+        f"{plural(report.n_conversations, 'conversation')}, {number_text(report.n_grooming)} "
+        f"grooming (prevalence {report.prevalence:.4f}), "
+        f"{plural(report.n_adults, 'adult account')} of which "
+        f"{number_text(report.n_grooming_adults)} with a grooming conversation.",
         scored_against(report),
         (
             f"Intervals: {pct} percentile bootstrap over adult accounts, "
