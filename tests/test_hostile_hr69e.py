@@ -374,10 +374,16 @@ def test_the_reports_counts_are_grouped_as_its_other_counts(
 ) -> None:
     """Was: "50,000 conversations, 500 grooming (prevalence 0.0100), 16409 adult accounts of
     which 116 ..." (the 50,000-conversation evaluation of docs/evaluation.md): the adults
-    ungrouped beside the grouped conversations, and "1 adult accounts" for one."""
+    ungrouped beside the grouped conversations, and "1 adult accounts" for one; the slices'
+    conversations (6907) and the tiers' alerts ungrouped beside grouped alerts per million."""
     report = rs.evaluate(model, data.messages, data.labels, n_bootstrap=0, replay_events=0)
     big = dataclasses.replace(report, n_grooming=1_234, n_adults=16_409, n_grooming_adults=1_160)
     assert "1,234 grooming (prevalence" in big.to_markdown()
     assert "16,409 adult accounts of which 1,160 with a grooming" in big.to_markdown()
+    first = dataclasses.replace(report.slices[0], n_conversations=6_907, n_grooming_adults=1_078)
+    point = dataclasses.replace(report.operating_points[0], n_alerts=3_610)
+    table = dataclasses.replace(report, slices=(first,), operating_points=(point,)).to_markdown()
+    assert f"| child_age_band | under 13 | 6,907 | {first.n_grooming} | 1,078 |" in table
+    assert "| review and above | 3,610 |" in table
     one = dataclasses.replace(report, n_adults=1, n_grooming_adults=1)
     assert "1 adult account of which 1 with a grooming" in one.to_markdown()

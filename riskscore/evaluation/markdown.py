@@ -114,7 +114,7 @@ def _operating_point_lines(report: EvaluationResults) -> list[str]:
     ]
     for p in report.operating_points:
         lines.append(
-            f"| {p.tier} and above | {p.n_alerts} | {p.alerts_per_million:,.0f} | "
+            f"| {p.tier} and above | {number_text(p.n_alerts)} | {p.alerts_per_million:,.0f} | "
             f"{with_ci(p.precision, p.precision_ci)} | {with_ci(p.recall, p.recall_ci)} | "
             f"{with_ci(p.f05, p.f05_ci)} | {num(p.adult_precision)} | {num(p.adult_recall)} | "
             f"{with_ci(p.adult_f05, p.adult_f05_ci)} |"
@@ -145,8 +145,9 @@ def _early_detection_lines(ed: EarlyDetection | None) -> list[str]:
             "",
             "| metric | value |",
             "|---|---|",
-            f"| grooming conversations detected | {ed.n_detected} of {ed.n_grooming} "
-            f"({ed.n_alerted_before_onset} before the onset) |",
+            f"| grooming conversations detected | {number_text(ed.n_detected)} of "
+            f"{number_text(ed.n_grooming)} ({number_text(ed.n_alerted_before_onset)} before "
+            "the onset) |",
             f"| precision / recall / F1 (alerted at any event) | {num(ed.precision)} / "
             f"{num(ed.recall)} / {num(ed.f1)} |",
             f"| latency, events after onset (median, 90th percentile) | "
@@ -190,9 +191,9 @@ def _slice_lines(report: EvaluationResults, pct: str) -> list[str]:
                 [
                     s.by,
                     markdown_text(s.value),  # a band name: any printable text
-                    s.n_conversations,
-                    s.n_grooming,
-                    s.n_grooming_adults,
+                    number_text(s.n_conversations),
+                    number_text(s.n_grooming),
+                    number_text(s.n_grooming_adults),
                     with_ci(s.pr_auc, s.pr_auc_ci),
                     with_ci(s.roc_auc, s.roc_auc_ci),
                     with_ci(s.precision, s.precision_ci),
