@@ -19,6 +19,7 @@ from sklearn.metrics import average_precision_score
 
 import riskscore as rs
 from riskscore.cli import main
+from riskscore.evaluation import split_dataset
 from riskscore.evaluation.metrics import weight_chunks
 from riskscore.evaluation.plots import plot_precision_recall
 from riskscore.model import save_model
@@ -387,3 +388,18 @@ def test_the_reports_counts_are_grouped_as_its_other_counts(
     assert "| review and above | 3,610 |" in table
     one = dataclasses.replace(report, n_adults=1, n_grooming_adults=1)
     assert "1 adult account of which 1 with a grooming" in one.to_markdown()
+
+
+def test_split_dataset_reads_a_table_of_labels_as_evaluate_does(
+    data: rs.synthetic.SyntheticData,
+) -> None:
+    """Was: `split_dataset(events, pyarrow.parquet.read_table("labels.parquet"))` raised
+    "labels must be a dataclass such as synthetic.Labels", where `evaluate` and `train`
+    read the same table."""
+    (_, want_train), (_, want_test) = split_dataset(data.messages, data.labels, seed=3)
+    (_, train), (_, test) = split_dataset(data.messages, data.labels.to_arrow(), seed=3)
+    for got, want in ((train, want_train), (test, want_test)):
+        assert isinstance(got, Labels)
+        assert got.conversation_id.tolist() == want.conversation_id.tolist()
+        assert got.is_grooming.tolist() == want.is_grooming.tolist()
+        assert got.onset_index.tolist() == want.onset_index.tolist()
