@@ -91,7 +91,10 @@ class EarlyDetection:
         the first alert, over detected conversations only: one never alerted is left out,
         not censored.
     median_latency_hours, p90_latency_hours : float
-        Hours from the onset to the first alert.
+        Hours from the onset event to the first alert. An alert raised by an event of the
+        adult's other conversation (which changed the adult's per-account features) counts
+        at this conversation's latest event in events and at that other event's time in
+        hours: 0 events and days after the onset when the conversation had gone quiet.
     sampled : bool
         Whether adults were sampled for the replay (the set exceeded the event budget).
     grooming_adult_rate, other_adult_rate : float
