@@ -431,3 +431,16 @@ def test_the_replay_expects_no_more_events_than_its_budget(
     ]
     assert float(np.dot(replayed, n_events)) <= budget * (1 + 1e-9)
     assert float(np.dot(replayed, n_events)) >= 0.8 * budget  # sampled up to it, not far below
+
+
+def test_labels_of_one_kind_name_the_label_they_were_counted_by(
+    data: rs.synthetic.SyntheticData, model: rs.RiskModel
+) -> None:
+    """Was: "got 0 grooming of 200. Generate more data or raise the prevalence." for a
+    platform's labels whose truth column was all false beside grooming observed labels:
+    neither which label was counted nor a way out that is not the generator's."""
+    frame = data.labels.to_arrow().to_pandas()
+    frame["is_grooming_true"] = False
+    frame["onset_index"] = -1
+    with pytest.raises(rs.SchemaError, match=r"got 0 grooming of 200 by is_grooming_true\. "):
+        rs.evaluate(model, data.messages, frame, n_bootstrap=0, replay_events=0)

@@ -278,8 +278,9 @@ def evaluate(
     y = truth.is_grooming
     if not y.any() or y.all():
         raise SchemaError(
-            f"evaluation needs grooming and benign conversations; got {int(y.sum())} grooming "
-            f"of {len(y)}. Generate more data or raise the prevalence."
+            f"evaluation needs grooming and benign conversations; got {int(y.sum()):,} grooming "
+            f"of {len(y):,} by {truth.label}. Give labels of both kinds (synthetic data: "
+            "generate more conversations or raise the prevalence)."
         )
     risk = model.predict_proba(features)
     child_age = features.column("child_age")
