@@ -111,12 +111,12 @@ def raise_first(problems: Problems, rows: npt.NDArray[np.int64], *, table: str =
     where = f"row {row}" + (f" (line {line})" if line > 0 else "")
     shown = "" if col == "line" else f"{show(value)} "  # a refused line is never copied
     others = len(rows) - 1
-    more = (
-        f" ({plural(others, 'more bad row')})" if table and others else _more(others) * (not table)
-    )
+    if not table:
+        head, more = "column", _more(others)
+    else:  # no quarantine to offer
+        head, more = f"{table} column", f" ({plural(others, 'more bad row')})" if others else ""
     raise SchemaError(
-        f"{f'{table} ' if table else ''}column {col!r}, {where}: {shown}"
-        f"{problems.reason[first]}{more}",
+        f"{head} {col!r}, {where}: {shown}{problems.reason[first]}{more}",
         column=col,
         row=row,
         value=value,
