@@ -444,3 +444,15 @@ def test_labels_of_one_kind_name_the_label_they_were_counted_by(
     frame["onset_index"] = -1
     with pytest.raises(rs.SchemaError, match=r"got 0 grooming of 200 by is_grooming_true\. "):
         rs.evaluate(model, data.messages, frame, n_bootstrap=0, replay_events=0)
+
+
+def test_a_set_within_the_budget_is_replayed_whole(data: rs.synthetic.SyntheticData) -> None:
+    """An adult's cost counts a conversation of two adults on both sides; a set whose events
+    fit the budget is still replayed whole, not sampled on the doubled count."""
+    features = rs.extract_features(data.messages)
+    y = np.asarray(data.labels.is_grooming_true)
+    n_events = (data.messages.segment_ends - data.messages.segment_starts).astype(np.int64)
+    kept, weight, q_grooming, q_other = sample_adults(features, y, n_events, int(n_events.sum()), 0)
+    assert (q_grooming, q_other) == (1.0, 1.0)
+    assert kept.all()
+    assert (weight == 1.0).all()

@@ -71,7 +71,7 @@ def sample_adults(
     cost += np.bincount(at[younger], events[younger], n_adults)
     cost_g = float(cost[grooming_adult].sum())
     cost_o = float(cost[~grooming_adult].sum())
-    if cost_g + cost_o <= budget:
+    if float(events.sum()) <= budget:  # every event fits (costs count a pair of adults twice)
         q_g = q_o = 1.0
     else:
         q_g = min(1.0, 0.5 * budget / cost_g) if cost_g > 0 else 1.0
