@@ -456,3 +456,17 @@ def test_a_set_within_the_budget_is_replayed_whole(data: rs.synthetic.SyntheticD
     assert (q_grooming, q_other) == (1.0, 1.0)
     assert kept.all()
     assert (weight == 1.0).all()
+
+
+def test_one_observed_label_that_differs_is_counted_in_the_singular(
+    tmp_path: Path, data: rs.synthetic.SyntheticData, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: `riskscore evaluate` printed "1 observed labels (is_grooming) differ from the
+    truth"."""
+    frame = data.labels.to_arrow().to_pandas()
+    benign = int(np.flatnonzero(~frame["is_grooming_true"].to_numpy())[0])
+    frame.loc[benign, "is_grooming"] = True  # label noise on one conversation
+    folder = _labels_dir(tmp_path, data, frame)
+    argv = ["evaluate", "--data", str(folder), "--out", str(tmp_path / "ev"), "--no-plots"]
+    assert main([*argv, "--bootstrap", "0", "--replay-events", "0"]) == 0
+    assert "  1 observed label (is_grooming) differs from the truth\n" in capsys.readouterr().out
