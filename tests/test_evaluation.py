@@ -184,7 +184,7 @@ def test_slices_carry_bootstrap_intervals_around_their_point_estimates(
             point, (low, high) = getattr(s, name), getattr(s, f"{name}_ci")
             if math.isnan(point):
                 continue
-            if s.n_grooming < MIN_GROOMING_FOR_INTERVAL:
+            if s.n_grooming_adults < MIN_GROOMING_FOR_INTERVAL:
                 # a bootstrap of so few cases says less than its interval would show
                 assert math.isnan(low), (s.by, s.value, name)
                 assert math.isnan(high), (s.by, s.value, name)
@@ -194,7 +194,7 @@ def test_slices_carry_bootstrap_intervals_around_their_point_estimates(
             checked += 1
     assert checked > 10
     assert few > 0  # the sample has such slices: the rule is exercised
-    wide = [s for s in report.slices if s.n_grooming >= MIN_GROOMING_FOR_INTERVAL]
+    wide = [s for s in report.slices if s.n_grooming_adults >= MIN_GROOMING_FOR_INTERVAL]
     assert any(s.recall_ci[1] > s.recall_ci[0] for s in wide)
 
 
@@ -207,7 +207,7 @@ def test_a_band_name_with_a_pipe_keeps_its_slice_row_whole(report: EvaluationRep
     row = next(line for line in markdown.splitlines() if "pilot" in line)
     cells = re.split(r"(?<!\\)\|", row)[1:-1]
     assert cells[:3] == [f" {first.by} ", " 13-15 \\| pilot phase 2 ", f" {first.n_conversations} "]
-    assert len(cells) == 9
+    assert len(cells) == 10
 
 
 def test_bootstrap_is_reproducible_by_seed(
@@ -353,7 +353,7 @@ def test_refuses_labels_with_a_missing_conversation(
     keep = np.arange(1, len(data.labels))
     missing = data.labels.conversation_id[0]
     with pytest.raises(
-        rs.SchemaError, match=rf"conversation {missing} has no label \(1 conversations without"
+        rs.SchemaError, match=rf"conversation {missing} has no label \(1 conversation without"
     ):
         rs.evaluate(model, data.messages, _labels(data, keep), replay_events=0)
 

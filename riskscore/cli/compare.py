@@ -156,14 +156,15 @@ def _bundles(
         raise ValueError("give two model bundles (MODEL_A MODEL_B), or --shadow-run DIR")
     bundles: tuple[NamedBundle, NamedBundle] = (args.model_a, args.model_b)
     a, b = (load_model(bundle.path) for bundle in bundles)
-    truth = label = None
+    truth = label = adults = None
     if args.data is not None:
         data = SyntheticData.read(args.data, max_future_s=args.max_future_s)
         messages = data.messages
         features = extract_features(messages)
         # the truth, as `riskscore evaluate` scores (riskscore.evaluation.labels)
         aligned = check_and_align(data.labels, features, messages)
-        truth, label = aligned.is_grooming, aligned.label
+        # resampled by the labels' adults, as `riskscore evaluate` resamples
+        truth, label, adults = aligned.is_grooming, aligned.label, aligned.adult_id
     else:
         messages = read_messages(args.events, max_future_s=args.max_future_s)
         features = extract_features(messages)
@@ -173,6 +174,7 @@ def _bundles(
         features,
         policy=load_policy(args.policy),
         is_grooming=truth,
+        adult_id=adults,
         decided_positive=None if labels is None else labels.positive,
         decided_negative=None if labels is None else labels.negative,
         names=(bundles[0].name, bundles[1].name),  # as named: `default` stays `default`

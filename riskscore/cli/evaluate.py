@@ -225,7 +225,11 @@ def render(result: dict[str, Any]) -> None:
         f"(prevalence {result['prevalence']:.4f})"
     )
     if result["n_label_differs"]:
-        print(f"  {result['n_label_differs']} observed labels (is_grooming) differ from the truth")
+        differs = "differs" if result["n_label_differs"] == 1 else "differ"
+        print(
+            f"  {plural(result['n_label_differs'], 'observed label')} (is_grooming) {differs} "
+            "from the truth"
+        )
     # JSON has no NaN: an interval without bootstrap replicates comes back as nulls
     for name, key in (("PR-AUC ", "pr_auc"), ("ROC-AUC", "roc_auc")):
         low, high = (math.nan if v is None else v for v in result[f"{key}_ci"])

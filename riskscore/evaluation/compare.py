@@ -118,6 +118,7 @@ def compare_models(
     *,
     policy: AlertPolicy,
     is_grooming: BoolArray | None = None,
+    adult_id: npt.ArrayLike | None = None,
     decided_positive: Collection[Any] | None = None,
     decided_negative: Collection[Any] | None = None,
     names: tuple[str, str] = ("a", "b"),
@@ -137,6 +138,12 @@ def compare_models(
         Turns each model's risk into tiers.
     is_grooming : bool array, optional
         Ground truth per row of ``features``; enables PR-AUC, ROC-AUC and recall.
+    adult_id : array, optional
+        Per row of ``features``, the adult account the bootstrap resamples: the labels'
+        ``adult_id``, as :func:`riskscore.evaluate` resamples (``riskscore compare --data``
+        gives it); ``features.adult_id`` when omitted. The two differ where the labels'
+        adult is not the older account by declared age (two adults, two teenagers, an
+        adult declaring a child's age).
     decided_positive, decided_negative : collections of conversation ids, optional
         Conversations moderators actioned or escalated, and dismissed
         (:func:`riskscore.moderation.learning.labels_from_queue`); None: no queue.
@@ -172,7 +179,13 @@ def compare_models(
     if is_grooming is not None:
         y = np.asarray(is_grooming, dtype=bool)
         # the project's adult-clustered bootstrap: row 0 is the point estimate
-        codes, n_clusters = cluster_codes(features.adult_id)
+        adults = features.adult_id if adult_id is None else np.asanyarray(adult_id)
+        if len(adults) != len(y):
+            raise ValueError(
+                f"adult_id has {len(adults)} entries for {len(y)} conversations: give the "
+                "adult account of each row of features"
+            )
+        codes, n_clusters = cluster_codes(adults)
         replicates = replicate_metrics(
             codes, n_clusters, n_bootstrap, seed, _paired_metrics(y, risk, tiers)
         )

@@ -53,6 +53,7 @@ from riskscore.io.messages import MessageTable
 from riskscore.model import RiskModel
 from riskscore.model.labels import label_positions
 from riskscore.policy import AlertPolicy, policy_or_default
+from riskscore.synthetic.labels import labels_of
 
 __all__ = ["DEFAULT_LATENCY_P", "evaluate", "split_dataset"]
 
@@ -75,8 +76,11 @@ def split_dataset(
     ----------
     messages : MessageTable or anything :func:`riskscore.read_messages` reads
         All events.
-    labels : riskscore.synthetic.Labels
-        Their labels (a dataclass whose per-conversation arrays are all subset).
+    labels : riskscore.synthetic.Labels, or a table of them
+        Their labels (a dataclass whose per-conversation arrays are all subset); an Arrow
+        table (``labels.parquet`` as read), record batch, polars DataFrame or dict of
+        columns is read as :meth:`riskscore.synthetic.Labels.from_arrow` reads one, as
+        :func:`evaluate` reads it.
     test_fraction : float, default 0.25
         Share of adults held out, as :func:`~riskscore.evaluation.splits.split_by_adult`
         draws it: ``test_fraction * n_adults`` adults, rounded, neither side empty.
@@ -101,6 +105,7 @@ def split_dataset(
     """
     check_open_share("test_fraction", test_fraction)
     check_seed(seed)
+    labels = labels_of(labels)  # a table of labels read as evaluate reads it
     # is_dataclass() below narrows ``labels`` for mypy; this untyped view reads its fields.
     truth_source: Any = labels
     msgs = read_messages(messages)
@@ -273,8 +278,9 @@ def evaluate(
     y = truth.is_grooming
     if not y.any() or y.all():
         raise SchemaError(
-            f"evaluation needs grooming and benign conversations; got {int(y.sum())} grooming "
-            f"of {len(y)}. Generate more data or raise the prevalence."
+            f"evaluation needs grooming and benign conversations; got {int(y.sum()):,} grooming "
+            f"of {len(y):,} by {truth.label}. Give labels of both kinds (synthetic data: "
+            "generate more conversations or raise the prevalence)."
         )
     risk = model.predict_proba(features)
     child_age = features.column("child_age")
@@ -318,7 +324,9 @@ def evaluate(
         threshold_at_precision_90=float(values["threshold_at_precision"][0]),
         operating_points=_operating_points(alerted_at, values, confidence, n_bootstrap),
         early_detection=early,
-        slices=slice_metrics(slices, values, y, alerted_at["review"], confidence, n_bootstrap),
+        slices=slice_metrics(
+            slices, values, y, alerted_at["review"], adult_code, confidence, n_bootstrap
+        ),
         curves=_curves(y, risk, n_bins),
         n_bootstrap=n_bootstrap,
         confidence=confidence,

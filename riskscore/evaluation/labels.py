@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._words import plural
 from riskscore.exceptions import SchemaError
 from riskscore.features import FeatureTable
 from riskscore.io.messages import MessageTable
@@ -98,17 +99,20 @@ def check_and_align(
     given = np.asanyarray(labels.adult_id)  # DecimalIds kept as they are
     # account ids are integers held as decimal text where one is beyond int64
     integers = features.adult_id.dtype.kind in "iu" or messages.decimal_ids
-    adult, adults = same_kind_label_ids(
-        given[pos], features.adult_id, "adult_id", integers=integers
+    # read in the labels' own order, so that an id refused is named by its row of the
+    # labels (in the features' order, a pandas DataFrame's bad id was named by another row)
+    label_adult, adults = same_kind_label_ids(
+        given, features.adult_id, "adult_id", integers=integers
     )
-    _, children = same_kind_label_ids(given[pos], features.child_id, "adult_id", integers=integers)
+    _, children = same_kind_label_ids(given, features.child_id, "adult_id", integers=integers)
+    adult = label_adult[pos]
     participant = (adult == adults) | (adult == children)
     if not np.all(participant):
         bad = np.flatnonzero(~participant)
         raise SchemaError(
             f"labels do not match the messages: conversation "
             f"{_example(features.conversation_id[bad])} is labelled with adult "
-            f"{_example(adult[bad])}, who takes no part in it ({len(bad)} conversations "
+            f"{_example(adult[bad])}, who takes no part in it ({plural(len(bad), 'conversation')} "
             "affected). The labels probably belong to other events (another seed or file).",
             column="adult_id",
             value=adult[bad[0]],
@@ -125,8 +129,8 @@ def check_and_align(
             f"labels do not match the messages: conversation "
             f"{_example(features.conversation_id[bad])} has onset_index {int(onset[bad[0]])} "
             f"but {int(n_events[bad[0]])} events ({truth}={bool(grooming[bad[0]])}; "
-            f"{len(bad)} conversations affected). A grooming onset must index an event of its "
-            "conversation and a benign conversation's onset must be -1.",
+            f"{plural(len(bad), 'conversation')} affected). A grooming onset must index an "
+            "event of its conversation and a benign conversation's onset must be -1.",
             column="onset_index",
             value=int(onset[bad[0]]),
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from riskscore._words import plural
+from riskscore._words import number_text, plural
 from riskscore.evaluation.results import EarlyDetection, EvaluationResults
 from riskscore.evaluation.slices import MIN_GROOMING_FOR_INTERVAL
 from riskscore.io.markdown import markdown_line, markdown_row, markdown_text
@@ -72,12 +72,17 @@ def _overview_lines(report: EvaluationResults, pct: str) -> list[str]:
         f"Model: {markdown_line(report.model)}. Synthetic data only: these figures describe how",
         "well the model recovers the generator's patterns, not its accuracy on a real platform.",
         "",
-        f"{plural(report.n_conversations, 'conversation')}, {report.n_grooming} grooming "
-        f"(prevalence {report.prevalence:.4f}), {report.n_adults} adult accounts of which "
-        f"{report.n_grooming_adults} with a grooming conversation.",
+        f"{plural(report.n_conversations, 'conversation')}, {number_text(report.n_grooming)} "
+        f"grooming (prevalence {report.prevalence:.4f}), "
+        f"{plural(report.n_adults, 'adult account')} of which "
+        f"{number_text(report.n_grooming_adults)} with a grooming conversation.",
         scored_against(report),
-        f"Intervals: {pct} percentile bootstrap over adult accounts, {report.n_bootstrap} "
-        f"replicates, seed {report.seed}.",
+        (
+            f"Intervals: {pct} percentile bootstrap over adult accounts, "
+            f"{plural(report.n_bootstrap, 'replicate')}, seed {report.seed}."
+            if report.n_bootstrap
+            else "No intervals: the bootstrap was switched off (0 replicates)."
+        ),
         "",
         "## Ranking and calibration",
         "",
@@ -109,7 +114,7 @@ def _operating_point_lines(report: EvaluationResults) -> list[str]:
     ]
     for p in report.operating_points:
         lines.append(
-            f"| {p.tier} and above | {p.n_alerts} | {p.alerts_per_million:,.0f} | "
+            f"| {p.tier} and above | {number_text(p.n_alerts)} | {p.alerts_per_million:,.0f} | "
             f"{with_ci(p.precision, p.precision_ci)} | {with_ci(p.recall, p.recall_ci)} | "
             f"{with_ci(p.f05, p.f05_ci)} | {num(p.adult_precision)} | {num(p.adult_recall)} | "
             f"{with_ci(p.adult_f05, p.adult_f05_ci)} |"
@@ -140,8 +145,9 @@ def _early_detection_lines(ed: EarlyDetection | None) -> list[str]:
             "",
             "| metric | value |",
             "|---|---|",
-            f"| grooming conversations detected | {ed.n_detected} of {ed.n_grooming} "
-            f"({ed.n_alerted_before_onset} before the onset) |",
+            f"| grooming conversations detected | {number_text(ed.n_detected)} of "
+            f"{number_text(ed.n_grooming)} ({number_text(ed.n_alerted_before_onset)} before "
+            "the onset) |",
             f"| precision / recall / F1 (alerted at any event) | {num(ed.precision)} / "
             f"{num(ed.recall)} / {num(ed.f1)} |",
             f"| latency, events after onset (median, 90th percentile) | "
@@ -156,20 +162,28 @@ def _early_detection_lines(ed: EarlyDetection | None) -> list[str]:
 
 def _slice_lines(report: EvaluationResults, pct: str) -> list[str]:
     """The review tier's metrics in each slice of the conversations."""
+    intervals = (
+        [
+            f"Review tier, with {pct} bootstrap intervals over adult accounts; a slice whose",
+            f"grooming conversations come from fewer than {MIN_GROOMING_FOR_INTERVAL} adults has",
+            "its point estimate only (a bootstrap of so few cases gives intervals far narrower",
+            "than what they say; one adult's conversations are drawn together). A dash",
+        ]
+        if report.n_bootstrap
+        else ["Review tier, point estimates only (the bootstrap was switched off). A dash"]
+    )
     lines = [
         "",
         "## Slices",
         "",
-        f"Review tier, with {pct} bootstrap intervals over adult accounts; a slice of fewer",
-        f"than {MIN_GROOMING_FOR_INTERVAL} grooming conversations has its point estimate only (a",
-        "bootstrap of so few cases gives intervals far narrower than what they say). A dash",
+        *intervals,
         "where a metric is undefined: PR-AUC and ROC-AUC where a slice lacks one class, recall",
         "where it has no grooming conversation, precision where it has no alert. A slice with",
         "no conversation in this sample is listed with 0, not left out.",
         "",
-        "| slice | value | conversations | grooming | PR-AUC | ROC-AUC | precision | recall "
-        "| alerts per million |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| slice | value | conversations | grooming | grooming adults | PR-AUC | ROC-AUC "
+        "| precision | recall | alerts per million |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in report.slices:
         lines.append(
@@ -177,8 +191,9 @@ def _slice_lines(report: EvaluationResults, pct: str) -> list[str]:
                 [
                     s.by,
                     markdown_text(s.value),  # a band name: any printable text
-                    s.n_conversations,
-                    s.n_grooming,
+                    number_text(s.n_conversations),
+                    number_text(s.n_grooming),
+                    number_text(s.n_grooming_adults),
                     with_ci(s.pr_auc, s.pr_auc_ci),
                     with_ci(s.roc_auc, s.roc_auc_ci),
                     with_ci(s.precision, s.precision_ci),

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from riskscore._optional import import_extra
-from riskscore.evaluation.markdown import PLOTS
+from riskscore.evaluation.markdown import PLOTS, num, with_ci
 from riskscore.evaluation.results import EvaluationResults
 
 __all__ = [
@@ -64,8 +64,8 @@ def plot_precision_recall(report: EvaluationResults) -> Any:
         ax.scatter([point.recall], [point.precision], zorder=3, label=f"{point.tier} tier")
     ax.axhline(report.prevalence, color="grey", linestyle=":", label="prevalence")
     ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02))
-    lo, hi = report.pr_auc_ci
-    return _finish(fig, ax, f"PR-AUC {report.pr_auc:.3f} [{lo:.3f}, {hi:.3f}]", "lower left")
+    # as report.md shows it: no "[nan, nan]" without a bootstrap
+    return _finish(fig, ax, f"PR-AUC {with_ci(report.pr_auc, report.pr_auc_ci)}", "lower left")
 
 
 def plot_calibration(report: EvaluationResults) -> Any:
@@ -126,7 +126,7 @@ def plot_alert_latency(report: EvaluationResults) -> Any:
     )
     title = (
         f"{ed.n_detected} of {ed.n_grooming} detected; latency-weighted F1 "
-        f"{ed.latency_weighted_f1:.3f}"
+        f"{num(ed.latency_weighted_f1)}"
     )
     return _finish(fig, ax, title)
 

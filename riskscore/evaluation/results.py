@@ -91,7 +91,10 @@ class EarlyDetection:
         the first alert, over detected conversations only: one never alerted is left out,
         not censored.
     median_latency_hours, p90_latency_hours : float
-        Hours from the onset to the first alert.
+        Hours from the onset event to the first alert. An alert raised by an event of the
+        adult's other conversation (which changed the adult's per-account features) counts
+        at this conversation's latest event in events and at that other event's time in
+        hours: 0 events and days after the onset when the conversation had gone quiet.
     sampled : bool
         Whether adults were sampled for the replay (the set exceeded the event budget).
     grooming_adult_rate, other_adult_rate : float
@@ -140,6 +143,10 @@ class SliceMetrics:
         The slice, e.g. ``"13-15"``, ``"encrypted"``, ``"unknown"``.
     n_conversations, n_grooming : int
         Size of the slice; a slice value with no conversation is listed with 0.
+    n_grooming_adults : int
+        Adult accounts (``labels.adult_id``) of the slice's grooming conversations: the
+        cases the bootstrap resamples. Fewer than
+        :data:`~riskscore.evaluation.slices.MIN_GROOMING_FOR_INTERVAL`: no interval.
     pr_auc, roc_auc : float
         NaN when the slice lacks grooming or benign conversations.
     precision, recall : float
@@ -147,7 +154,8 @@ class SliceMetrics:
     pr_auc_ci, roc_auc_ci, precision_ci, recall_ci : tuple of float
         Bootstrap intervals (low, high), resampling adults as the headline metrics do;
         replicates in which the metric is undefined on the slice are left out; (NaN, NaN)
-        without bootstrap or when no replicate defines it.
+        without bootstrap, when no replicate defines it, or when the slice's grooming
+        conversations come from too few adults (``n_grooming_adults``).
     alerts_per_million : float
         Review-tier alerts per million conversations of the slice (NaN when it has none).
     """
@@ -156,6 +164,7 @@ class SliceMetrics:
     value: str
     n_conversations: int
     n_grooming: int
+    n_grooming_adults: int
     pr_auc: float
     pr_auc_ci: Interval
     roc_auc: float
@@ -170,7 +179,7 @@ class SliceMetrics:
     def empty(cls, by: str, value: str) -> SliceMetrics:
         """A slice value with no conversation: counts 0, every metric NaN."""
         nan, none = math.nan, (math.nan, math.nan)
-        return cls(by, value, 0, 0, nan, none, nan, none, nan, none, nan, none, nan)
+        return cls(by, value, 0, 0, 0, nan, none, nan, none, nan, none, nan, none, nan)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (NaN as None)."""

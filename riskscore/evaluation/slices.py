@@ -3,8 +3,8 @@
 Slices: child age band (the policy's bands and ``unknown``), most private channel reached,
 and whether the child's age is known. Each slice's PR-AUC, ROC-AUC, precision and recall
 at the review tier are computed under the same adult-resampling weights as the headline
-metrics (:func:`riskscore.evaluation.metrics.replicate_metrics`), so a slice of few
-grooming conversations shows how little its figures say.
+metrics (:func:`riskscore.evaluation.metrics.replicate_metrics`); a slice whose grooming
+conversations come from few adults has none (:data:`MIN_GROOMING_FOR_INTERVAL`).
 """
 
 from __future__ import annotations
@@ -15,15 +15,17 @@ from typing import Final
 import numpy as np
 
 import riskscore.evaluation.metrics as em
-from riskscore.evaluation.metrics import BoolArray, FloatArray
+from riskscore.evaluation.metrics import BoolArray, FloatArray, IntArray
 from riskscore.evaluation.results import Interval, SliceMetrics
 from riskscore.features import FeatureTable
 from riskscore.io.schema import CHANNEL_NAMES
 from riskscore.policy import AlertPolicy
 
-#: A slice of fewer grooming conversations than this gets no interval (NaN): resampling a
-#: handful of cases gives intervals far narrower than what they say (two grooming
-#: conversations, both ranked first, give PR-AUC [1.0, 1.0]).
+#: A slice whose grooming conversations come from fewer adult accounts than this gets no
+#: interval (NaN): resampling a handful of cases gives intervals far narrower than what they
+#: say (two grooming conversations, both ranked first, give PR-AUC [1.0, 1.0]). Counted in
+#: adults, the unit the bootstrap resamples: one groomer's twelve conversations are one case
+#: (drawn, they move together, and every replicate gave the same recall).
 MIN_GROOMING_FOR_INTERVAL: Final = 10
 
 
@@ -88,11 +90,14 @@ def slice_metrics(
     values: dict[str, FloatArray],
     y: BoolArray,
     alerted: BoolArray,
+    adult: IntArray,
     confidence: float,
     n_bootstrap: int,
 ) -> tuple[SliceMetrics, ...]:
     """The :class:`SliceMetrics` of each slice from :func:`slice_replicates`' output
-    (row 0 the point estimate, the rows after it the bootstrap)."""
+    (row 0 the point estimate, the rows after it the bootstrap); ``adult``: the code of
+    each conversation's adult, the unit the bootstrap resamples
+    (:func:`~riskscore.evaluation.metrics.cluster_codes`)."""
     out = []
     for i, s in enumerate(slices):
         n = int(s.mask.sum())
@@ -102,8 +107,9 @@ def slice_metrics(
             continue
 
         n_grooming = int(y[s.mask].sum())
-        # too few grooming conversations: the point estimate alone (see the constant)
-        replicates = n_bootstrap if n_grooming >= MIN_GROOMING_FOR_INTERVAL else 0
+        n_grooming_adults = len(np.unique(adult[s.mask & y]))
+        # grooming of too few adults: the point estimate alone (see the constant)
+        replicates = n_bootstrap if n_grooming_adults >= MIN_GROOMING_FOR_INTERVAL else 0
 
         def est(name: str, i: int = i, replicates: int = replicates) -> tuple[float, Interval]:
             return em.estimate(values[f"slice.{i}.{name}"], confidence, replicates)
@@ -116,6 +122,7 @@ def slice_metrics(
                 value=s.value,
                 n_conversations=n,
                 n_grooming=n_grooming,
+                n_grooming_adults=n_grooming_adults,
                 pr_auc=pr_auc,
                 pr_auc_ci=pr_auc_ci,
                 roc_auc=roc_auc,

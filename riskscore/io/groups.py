@@ -271,6 +271,23 @@ def broadcast_mask(
     )
 
 
+def replay_room_limit(messages: MessageTable) -> int:
+    """The ``max_room_members`` of an online scorer that replays a table's events: no
+    event of ``messages`` is a broadcast (reading set those aside, by a limit the table
+    does not keep), so the default limit, or the largest room an event of it reached
+    when larger: a table read with ``max_room_members=50`` holds rooms of 30, which a
+    scorer at the default would set aside as broadcasts, event by event, in silence.
+
+    Examples
+    --------
+    >>> import riskscore as rs
+    >>> replay_room_limit(rs.synthetic.generate(5, prevalence=0.2, seed=1).messages)
+    20
+    """
+    largest = int(messages.room_size.max()) if len(messages) else 0  # unknown: 0
+    return max(DEFAULT_MAX_ROOM_MEMBERS, largest)
+
+
 def broadcast_only_problem(n_broadcast: int, max_room_members: int | None) -> str:
     """Why events of ``n_broadcast`` rows hold nothing to score: every row a broadcast, set
     aside (rule 2), in the same words for the CLI and the library; ``max_room_members``

@@ -96,8 +96,13 @@ def run_check(check: Callable[[Sink], AnyArray]) -> tuple[AnyArray, Found]:
     return check(found), found
 
 
-def raise_first(problems: Problems, rows: npt.NDArray[np.int64]) -> None:
-    """Raise a SchemaError for the first of the bad ``rows``, counting the others."""
+def raise_first(problems: Problems, rows: npt.NDArray[np.int64], *, table: str = "") -> None:
+    """Raise a SchemaError for the first of the bad ``rows``, counting the others.
+
+    ``table``: the input named before the column when it is not the events (``"labels"``),
+    whose rows cannot be set aside: its count of other bad rows has no quarantine hint
+    (neither the API's ``errors=`` nor ``riskscore score`` reads a labels file).
+    """
     first = int(rows.min())
     col = str(problems.column[first])
     value = cell(problems.raw, col, first)
@@ -105,8 +110,13 @@ def raise_first(problems: Problems, rows: npt.NDArray[np.int64]) -> None:
     row, line = int(input_rows(problems.raw, at)[0]), int(lines_of(problems.raw, at)[0])
     where = f"row {row}" + (f" (line {line})" if line > 0 else "")
     shown = "" if col == "line" else f"{show(value)} "  # a refused line is never copied
+    others = len(rows) - 1
+    if not table:
+        head, more = "column", _more(others)
+    else:  # no quarantine to offer
+        head, more = f"{table} column", f" ({plural(others, 'more bad row')})" if others else ""
     raise SchemaError(
-        f"column {col!r}, {where}: {shown}{problems.reason[first]}{_more(len(rows) - 1)}",
+        f"{head} {col!r}, {where}: {shown}{problems.reason[first]}{more}",
         column=col,
         row=row,
         value=value,

@@ -7,10 +7,12 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._words import plural
 from riskscore.exceptions import SchemaError
 from riskscore.features import FeatureTable
 from riskscore.io.ids import DecimalIds, as_text, integer_ids
 from riskscore.io.raw import as_python_value
+from riskscore.io.schema import PAIR_ID_SEPARATOR
 from riskscore.synthetic.labels import boolean_labels, labels_of, read_label_ids
 
 __all__ = ["ConversationLabels", "align_labels", "label_positions", "same_kind_label_ids"]
@@ -90,8 +92,9 @@ def label_positions(label_ids: npt.ArrayLike, conversation_id: npt.NDArray[Any])
         times = int((ids == ids[row]).sum())
         raise SchemaError(
             f"labels do not match the messages: conversation {_shown(ids[row])} is labelled "
-            f"{times} times (row {row} of the labels; {len(np.unique(ids[order][repeated]))} "
-            "conversation ids appear more than once). Give one label per conversation.",
+            f"{times} times (row {row} of the labels; "
+            f"{plural(len(np.unique(ids[order][repeated])), 'conversation id')} labelled more "
+            "than once). Give one label per conversation.",
             column="conversation_id",
             row=row,
             value=as_python_value(ids[row]),
@@ -104,15 +107,37 @@ def label_positions(label_ids: npt.ArrayLike, conversation_id: npt.NDArray[Any])
             if len(missing)
             else f"conversation {_shown(extra[0])} is labelled but has no events"
         )
+        room = _labelled_room(extra, missing)
         raise SchemaError(
-            f"labels do not match the messages: {example} ({len(missing)} conversations "
-            f"without a label, {len(extra)} labels without events; {len(ids)} labels "
-            f"for {len(conversations)} conversations). Pass the labels.parquet generated with "
-            "these events.",
+            f"labels do not match the messages: {room or example} "
+            f"({plural(len(missing), 'conversation')} without a label, "
+            f"{plural(len(extra), 'label')} without events; {plural(len(ids), 'label')} "
+            f"for {plural(len(conversations), 'conversation')})."
+            + (" Pass the labels.parquet generated with these events." if room is None else ""),
             column="conversation_id",
             value=as_python_value((missing if len(missing) else extra)[0]),
         )
     return order[np.searchsorted(ids[order], conversations)].astype(np.int64)
+
+
+def _labelled_room(extra: npt.NDArray[Any], missing: npt.NDArray[Any]) -> str | None:
+    """Why a label without events may be so: its id is a group room's, whose events were
+    read as the room's pair conversations (``room|a|b``, :mod:`riskscore.io.groups`), which
+    lack labels; None when no such room is labelled."""
+    pairs: dict[str, list[str]] = {}
+    for cid in map(str, missing):
+        if cid.count(PAIR_ID_SEPARATOR) >= 2:  # the room: all before the two accounts
+            pairs.setdefault(cid.rsplit(PAIR_ID_SEPARATOR, 2)[0], []).append(cid)
+    room = next((r for r in extra if str(r) in pairs), None) if pairs else None
+    if room is None:
+        return None
+    of_room = pairs[str(room)]
+    shown = ", ".join(repr(cid) for cid in of_room[:3]) + ", ..." * (len(of_room) > 3)
+    return (
+        f"conversation {_shown(room)} is a group room, read as the pair conversations of "
+        f"the accounts that exchanged events in it ({shown}): label each pair by its id, "
+        "not the room"
+    )
 
 
 def same_kind_label_ids(
@@ -154,7 +179,7 @@ def same_kind_label_ids(
         raise SchemaError(
             f"labels do not match the messages: label {column.removesuffix('_id')} ids are "
             f'{_kind(given, mine)}, the messages\' are {_kind(ids, theirs)} (500 and "500" '
-            "are two ids). Read both with the same types.",
+            f"are two ids). {_read_as_text(column, ids, mine)}",
             column=column,
             row=0,
             value=as_python_value(given[0]),
@@ -162,6 +187,20 @@ def same_kind_label_ids(
     if given.dtype.kind in "iu" and ids.dtype.kind in "iu":
         return np.asarray(given), np.asarray(ids)
     return as_text(given), as_text(ids)
+
+
+def _read_as_text(column: str, ids: npt.NDArray[Any], labels_integers: bool) -> str:
+    """How to make the two kinds of ids one: integer labels beside events whose group
+    rooms made every conversation id text (a pair id, ``room|a|b``, is text) are given as
+    text; otherwise both are read with the same types."""
+    rooms = column == "conversation_id" and labels_integers and ids.dtype.kind in "OU"
+    if rooms and any(PAIR_ID_SEPARATOR in str(cid) for cid in ids):
+        return (
+            "The events hold group rooms, read as pair conversations whose ids (room|a|b) are "
+            "text, so every conversation id of these events is read as text: give the labels' "
+            'ids as text ("500"), a room\'s pairs by their pair ids.'
+        )
+    return "Read both with the same types."
 
 
 def _kind(ids: npt.NDArray[Any], integers: bool) -> str:

@@ -138,7 +138,7 @@ def onset_indexes(values: npt.ArrayLike, column: str = "onset_index") -> IntArra
     ([3, -1], [3, -1])
     >>> onset_indexes([2.7, -1])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    riskscore.exceptions.SchemaError: column 'onset_index', row 0: 2.7 is not a whole number: ...
+    riskscore.exceptions.SchemaError: labels column 'onset_index', row 0: 2.7 is not a whole ...
     """
     array = np.asarray(values)
     problems = Problems(len(array), {column: array})
@@ -364,9 +364,10 @@ def _problems(
 
 
 def _refuse_first(problems: Problems) -> None:
-    """Raise for the first bad row of ``problems`` (:func:`raise_first`), if any."""
+    """Raise for the first bad row of ``problems`` (:func:`raise_first`), if any, naming
+    the labels: a row of a labels file, which no option sets aside."""
     if problems.bad.any():
-        raise_first(problems, np.flatnonzero(problems.bad))
+        raise_first(problems, np.flatnonzero(problems.bad), table="labels")
 
 
 def _utf8_checked(name: str, raw: RawColumns) -> npt.NDArray[Any]:
