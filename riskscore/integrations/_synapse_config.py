@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from riskscore._checks import is_int, is_real, unknown_keys_problem
+from riskscore.exceptions import ModelIntegrityError
 from riskscore.integrations._synapse_store import is_room_id, is_user_id
 from riskscore.io.raw import show
 from riskscore.io.schema import MAX_TZ_OFFSET_MIN, MIN_TZ_OFFSET_MIN
 from riskscore.io.time_zones import time_zone
 from riskscore.io.tz_offsets import one_tz_offset_problem
+from riskscore.model import RiskModel, load_model
 from riskscore.model.bundle import MANIFEST
 from riskscore.moderation.cases import QueueError
 from riskscore.moderation.queue_db import check_is_queue
@@ -31,6 +33,7 @@ __all__ = [
     "ModerationRoomConfig",
     "SynapseConfig",
     "SynapseConfigError",
+    "load_bundle",
     "module_api_problem",
     "parse",
 ]
@@ -472,3 +475,17 @@ run_as_background_process): pip install 'matrix-synapse>=1.136'
         f"whose module API has no {', '.join(missing)}): "
         f"pip install 'matrix-synapse>={MIN_SYNAPSE}'"
     )
+
+
+def load_bundle(directory: Path | None, path: tuple[str, ...]) -> RiskModel:
+    """The model bundle a setting at ``path`` names (the default bundle for None).
+
+    Raises
+    ------
+    SynapseConfigError
+        The bundle cannot be read or is refused (``ModelIntegrityError``).
+    """
+    try:
+        return load_model(directory)
+    except (ModelIntegrityError, OSError) as exc:
+        raise SynapseConfigError(f"cannot load the model: {exc}", path) from None

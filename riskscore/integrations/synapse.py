@@ -37,7 +37,6 @@ import json
 import logging
 import threading
 from collections import deque
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from riskscore._optional import missing_extra
@@ -55,13 +54,14 @@ except ImportError as exc:  # Synapse runs this module in its own environment
     raise missing_extra("synapse", "riskscore.integrations.synapse", exc) from exc
 
 from riskscore._words import plural
-from riskscore.exceptions import ModelIntegrityError, SchemaError, one_line
+from riskscore.exceptions import SchemaError, one_line
 from riskscore.integrations._synapse_ages import AgeSource, make_age_source
 from riskscore.integrations._synapse_config import (
     CHECKPOINT_NAME,
     ROOMS_NAME,
     SynapseConfig,
     SynapseConfigError,
+    load_bundle,
     module_api_problem,
     parse,
 )
@@ -70,7 +70,7 @@ from riskscore.integrations._synapse_mapping import EventMeta, EventTranslator, 
 from riskscore.integrations._synapse_rooms import ConversationRooms
 from riskscore.integrations._synapse_sinks import AlertSinks
 from riskscore.integrations._synapse_store import RoomStore
-from riskscore.model import RiskModel, load_model
+from riskscore.model import RiskModel
 from riskscore.online import OnlineScorer
 from riskscore.policy import Alert
 
@@ -244,14 +244,14 @@ class RiskscoreModule(AlertSinks):
         try:
             settings = parse(config)
             ages = make_age_source(settings.ages)
+            model = load_bundle(settings.model, ("model",))
+            shadow = None
+            if settings.shadow_model is not None:
+                shadow = load_bundle(settings.shadow_model, ("shadow", "model"))
         except SynapseConfigError as exc:
             raise ConfigError(
                 f"riskscore: {exc.msg}", ("modules", "riskscore", *exc.path)
             ) from None
-        model = _load(settings.model, ("model",))
-        shadow = None
-        if settings.shadow_model is not None:
-            shadow = _load(settings.shadow_model, ("shadow", "model"))
         return ModuleConfig(settings, model, ages, shadow)
 
     # ---------------------------------------------------------------- callbacks
@@ -492,13 +492,3 @@ class RiskscoreModule(AlertSinks):
             "invites_expired": self._store.n_invites_expired,
             "warnings_not_logged": sum(self.warnings.suppressed.values()),
         }
-
-
-def _load(directory: Path | None, path: tuple[str, ...]) -> RiskModel:
-    """A model bundle named by the config, or Synapse's ``ConfigError`` at ``path``."""
-    try:
-        return load_model(directory)
-    except (ModelIntegrityError, OSError) as exc:
-        raise ConfigError(
-            f"riskscore: cannot load the model: {exc}", ("modules", "riskscore", *path)
-        ) from None
