@@ -98,6 +98,25 @@ def test_parse_config_raises_synapse_config_error(tmp_path: Path) -> None:
     assert parsed.model.to_dict() == rs.load_model().to_dict()  # the shipped model
 
 
+def test_a_bundle_that_cannot_be_loaded_is_a_config_error_at_its_setting(tmp_path: Path) -> None:
+    from synapse.module_api.errors import ConfigError
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "manifest.json").write_text("{not json")
+    for change, path in (
+        ({"model": str(broken)}, ("modules", "riskscore", "model")),
+        (
+            {"shadow": {"model": str(broken), "jsonl": str(tmp_path / "s.jsonl")}},
+            ("modules", "riskscore", "shadow", "model"),
+        ),
+    ):
+        with pytest.raises(ConfigError) as info:
+            RiskscoreModule.parse_config(_base(tmp_path) | change)
+        assert info.value.path == path
+        assert info.value.msg.startswith("riskscore: cannot load the model: ")
+
+
 def test_config_policy_bands(tmp_path: Path) -> None:
     bands = [
         {"name": "child", "min_age": 0, "max_age": 18, "review": 0.1, "urgent": 0.4},
