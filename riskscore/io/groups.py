@@ -31,7 +31,6 @@ reading of the same events agree after every event.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Container, Sequence
 from dataclasses import replace
 from typing import Any, Final
@@ -43,6 +42,8 @@ import pyarrow.compute as pc
 
 from riskscore._checks import is_int
 from riskscore.exceptions import SchemaError
+from riskscore.io.given_ids import INTEGER_TEXT, IntegerAndPairIds
+from riskscore.io.ids import DecimalIds
 from riskscore.io.messages import MessageTable, build_table
 from riskscore.io.passes import outside_first_pair
 from riskscore.io.problems import event_at
@@ -100,14 +101,24 @@ def check_max_room_members(value: object) -> int:
 
 def text_conversation_ids(ids: npt.NDArray[Any]) -> npt.NDArray[np.object_]:
     """Conversation ids as a table with group rooms holds them (a pair id is text, so
-    every id is): integers as their decimal text.
+    every id is): integers as their decimal text, marked so
+    (:class:`~riskscore.io.given_ids.IntegerAndPairIds`: the online scorer, the review
+    queue and every result written as given hold them as those integers, the pair ids
+    set among them as text); text ids as they are.
 
     Examples
     --------
-    >>> text_conversation_ids(np.array([7, 10])).tolist()
-    ['7', '10']
+    >>> ids = text_conversation_ids(np.array([7, 10]))
+    >>> ids.tolist(), type(ids).__name__
+    (['7', '10'], 'IntegerAndPairIds')
+    >>> type(text_conversation_ids(np.array(["7"], dtype=object))).__name__
+    'ndarray'
     """
-    return np.asarray(ids).astype(str).astype(object)  # text: no longer DecimalIds
+    given = np.asanyarray(ids)
+    text = np.asarray(given).astype(str).astype(object)
+    if given.dtype.kind in "iu" or isinstance(given, (DecimalIds, IntegerAndPairIds)):
+        return text.view(IntegerAndPairIds)
+    return text
 
 
 def text_ids_of_chunk(ids: npt.NDArray[Any], text_ids: bool) -> npt.NDArray[Any]:
@@ -174,10 +185,6 @@ def split_room_ids(
     return sorted(pc.filter(rooms, pc.invert(pc.is_in(rooms, value_set=held))).to_pylist())
 
 
-#: The text of an integer room id: ``str(room)``, the room part of its pair ids.
-_INTEGER_TEXT = re.compile(r"0|-?[1-9][0-9]*")
-
-
 def room_of_pair_id(pair_id: str, a: object, b: object, rooms: Container[object]) -> object:
     """The room of ``rooms`` whose pair id for accounts ``a`` and ``b`` is ``pair_id``
     (:func:`pair_conversation_id`), or None. An integer room matches its decimal text only
@@ -195,7 +202,7 @@ def room_of_pair_id(pair_id: str, a: object, b: object, rooms: Container[object]
     room = pair_id[: -len(suffix)]
     if room in rooms:
         return room
-    if _INTEGER_TEXT.fullmatch(room) and int(room) in rooms:
+    if INTEGER_TEXT.fullmatch(room) and int(room) in rooms:
         return int(room)
     return None
 

@@ -146,8 +146,9 @@ class MessageTable:
     @property
     def decimal_id_columns(self) -> tuple[str, ...]:
         """The id columns whose integers are held as decimal text, one being beyond int64
-        (:func:`riskscore.io.given_ids.decimal_id_columns`): what the online scorer, reading
-        each event alone, holds as integers."""
+        or a group room's pair id beside them (:func:`riskscore.io.given_ids.
+        decimal_id_columns`): what the online scorer, reading each event alone, holds as
+        integers (pair ids are text there too)."""
         return decimal_id_columns(self.columns(decoded=False), decimal_ids=self.decimal_ids)
 
     def columns(self, *, decoded: bool = True) -> dict[str, npt.NDArray[Any]]:

@@ -428,10 +428,11 @@ def batch_items(
     and ``riskscore stream --queue`` of one conversation make one review case.
 
     ``decimal_ids`` names the events' id columns of integers the job held as decimal text
-    because one of them is beyond int64 (:attr:`riskscore.batch.score.ScoreResult.
-    decimal_id_columns`): their ids are those integers again
-    (:func:`~riskscore.io.given_ids.given_id`), where an online scorer, reading each event
-    alone, holds every integer as itself. Text ids stay text (``"6"`` is not ``6``). Each
+    because one of them is beyond int64, or a group room's pair id is text beside them
+    (:attr:`riskscore.batch.score.ScoreResult.decimal_id_columns`): their ids are those
+    integers again (:func:`~riskscore.io.given_ids.given_id`), where an online scorer,
+    reading each event alone, holds every integer as itself. Text ids stay text (``"6"``
+    is not ``6``), and so do pair ids. Each
     ``report`` event is a user report: its sender reports its recipient, at the event's
     time, with the risk of the conversation reported (as
     :func:`~riskscore.moderation.user_reports.report_of_event` files those of a stream)."""

@@ -1,0 +1,191 @@
+"""Hostile review hr69a: one conversation is one review case whichever path scored it,
+when the events hold a group room.
+
+A group room makes batch reading hold every conversation id as text (a pair id
+``room|account|account`` is text), so ``riskscore score --queue`` of integer ids filed the
+direct conversation 6 as ``"6"`` where ``riskscore stream --queue`` (each event alone)
+files it as ``6``: two review cases for one conversation, and a moderator's decision on
+one matched nothing batch scored. hr68k's ``decimal_id_columns`` left such a column
+unflagged, because it also holds pair ids. All data is synthetic.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from case_helpers import POLICY, T0, Event, events_of, score_then_stream, write_jsonl
+
+from riskscore import read_messages
+from riskscore.batch.score import load_model
+from riskscore.cli import main
+from riskscore.io.given_ids import given_conversation_ids
+from riskscore.moderation import ReviewQueue
+from riskscore.moderation.learning import learn_from_decisions
+
+
+def _room(room: object, adult: object, child: object, other: object) -> list[Event]:
+    """Room ``room`` of three accounts from its second event: two adults write each other
+    (no case: no child), then one of them writes a child, who answers."""
+    ages = {adult: 35.0, child: 12.0, other: 41.0}
+    turns = [(other, adult), (adult, child), (child, adult)]
+    return [
+        {
+            "conversation_id": room,
+            "timestamp": T0 + 30 + 60 * i,
+            "sender_id": s,
+            "recipient_id": r,
+            "sender_age": ages[s],
+            "recipient_age": ages[r],
+            "channel": "direct",
+            "event": "message",
+        }
+        for i, (s, r) in enumerate(turns * 2)
+    ]
+
+
+def _events(direct: object, room: object, accounts: tuple[object, ...] = (3, 4, 5)) -> list[Event]:
+    events = [*events_of([(direct, 1, 2)]), *_room(room, *accounts)]
+    return sorted(events, key=lambda e: e["timestamp"])
+
+
+def _columns(events: list[Event]) -> dict[str, list[Any]]:
+    return {k: [e[k] for e in events] for k in events[0]}
+
+
+def _parquet(path: Path, events: list[Event], conversation_type: pa.DataType) -> Path:
+    types = {"conversation_id": conversation_type}
+    table = pa.table({k: pa.array(v, types.get(k)) for k, v in _columns(events).items()})
+    pq.write_table(table, path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("direct", "source"),
+    [(6, "jsonl"), (6, "parquet"), (2**64 + 1, "jsonl"), (2**63 + 1, "parquet")],
+    ids=["in-memory", "out-of-core", "beyond-int64-in-memory", "beyond-int64-out-of-core"],
+)
+def test_score_then_stream_with_a_group_room_queue_one_case_per_conversation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, direct: int, source: str
+) -> None:
+    """Was: ``("alert", "6", 1, 2)`` from score beside ``("alert", 6, 1, 2)`` from stream,
+    and the user report twice. Now one alert and one report under the integer given, and
+    the room's pair of an adult and a child one alert under its pair id (text on both
+    paths)."""
+    events = _events(direct, 9)
+    if source == "jsonl":
+        path = write_jsonl(tmp_path / "events.jsonl", events)
+    else:
+        kind = pa.uint64() if direct > 2**63 else pa.int64()
+        path = _parquet(tmp_path / "events.parquet", events, kind)
+    items = score_then_stream(tmp_path, monkeypatch, events, path)
+    assert items == [
+        ("alert", "9|3|4", 3, 4),
+        ("alert", direct, 1, 2),
+        ("user_report", direct, 1, 2),
+    ]
+
+
+def test_text_ids_with_a_group_room_stay_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Guard: text ids ("6") beside a room stay text in the queue, by either path."""
+    events = _events("6", "9")
+    items = score_then_stream(
+        tmp_path, monkeypatch, events, write_jsonl(tmp_path / "e.jsonl", events)
+    )
+    assert [i for i in items if i[2] == 1] == [("alert", "6", 1, 2), ("user_report", "6", 1, 2)]
+
+
+def _stream(
+    queue: Path, policy: Path, events: list[Event], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``riskscore stream --queue QUEUE`` of ``events``: the cases under the online ids."""
+    lines = "".join(json.dumps(e) + "\n" for e in events)
+    monkeypatch.setattr("sys.stdin", io.StringIO(lines))
+    stream = ["stream", "--policy", str(policy), "--queue", str(queue)]
+    assert main([*stream, "--time-source", "events"]) == 0
+
+
+def _decide_all(queue: Path, outcome: Any = "actioned") -> None:
+    """A moderator decides every open case (``outcome`` of the adult's id: an outcome)."""
+    with ReviewQueue(queue, create=False) as q:
+        for adult in sorted({i.adult_id for i in q.items()}, key=repr):
+            shown = q.case(adult)
+            assert shown is not None
+            chosen = outcome(adult) if callable(outcome) else outcome
+            q.decide(adult, chosen, moderator="m1", token=shown.token)
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["in-memory", "out-of-core"])
+def test_compare_matches_decisions_of_a_stream_queue_with_a_group_room(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    chunked: bool,
+) -> None:
+    """Decisions made on the cases ``stream --queue`` opened (conversation 6 and the
+    room's pair ``"9|3|4"``) match the conversations of ``compare --shadow-run`` and of
+    ``compare --events``. Was: the batch side held ``"6"``, so one of the two decisions
+    was "about other conversations"."""
+    events = _events(6, 9)
+    if chunked:
+        source = _parquet(tmp_path / "events.parquet", events, pa.int64())
+    else:
+        source = write_jsonl(tmp_path / "events.jsonl", events)
+    policy, queue, out = tmp_path / "policy.toml", tmp_path / "queue.sqlite", tmp_path / "out"
+    policy.write_text(POLICY, encoding="utf-8")
+    _stream(queue, policy, events, monkeypatch)
+    _decide_all(queue)
+    score = ["score", str(source), "--out", str(out), "--format", "jsonl"]
+    options = ["--policy", str(policy), "--shadow-model", "default"]
+    assert main([*score, *options, *(["--chunk-rows", "7"] if chunked else [])]) == 0
+    capsys.readouterr()
+    assert main(["compare", "--shadow-run", str(out), "--queue", str(queue)]) == 0
+    matched = "2 actioned or escalated, 0 dismissed (0 about other conversations)"
+    assert matched in capsys.readouterr().out
+    events_option = ["--events", str(source), "--policy", str(policy)]
+    assert main(["compare", "default", "default", *events_option, "--queue", str(queue)]) == 0
+    assert matched in capsys.readouterr().out
+
+
+def test_learning_from_a_stream_queue_with_a_group_room_finds_its_conversations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Was: ``learn_from_decisions`` refused decisions on integer conversation ids ("not
+    in the events") once a group room made the events' ids text. Now each decision
+    labels the conversation it was made on."""
+    conversations = [(k, 100 + k, 200 + k) for k in range(10)]
+    events = sorted(
+        [*events_of(conversations), *_room(9_999, 300, 301, 302)],
+        key=lambda e: e["timestamp"],
+    )
+    source = write_jsonl(tmp_path / "events.jsonl", events)
+    policy, queue = tmp_path / "policy.toml", tmp_path / "queue.sqlite"
+    policy.write_text(POLICY, encoding="utf-8")
+    _stream(queue, policy, events, monkeypatch)
+    _decide_all(
+        queue, lambda adult: "dismissed" if adult in (101, 103, 105, 107, 109) else "actioned"
+    )
+    result = learn_from_decisions(read_messages(source), queue, load_model(None), n_splits=2)
+    assert (result.comparison["conversations"], result.comparison["positives"]) == (12, 6)
+
+
+def test_a_table_with_a_group_room_names_its_integer_ids_as_given() -> None:
+    """The flag the fix rests on: integer conversation ids that a group room made text are
+    named (``decimal_id_columns``) and given back as integers, whatever the table is cut
+    to; pair ids stay text, and so does a written column that holds one (one Arrow type)."""
+    msgs = read_messages(_columns(_events(6, 9)))
+    assert msgs.decimal_id_columns == ("conversation_id",)
+    assert given_conversation_ids(msgs.conversations) == [6, "9|3|4", "9|3|5"]
+    assert {e["conversation_id"] for e in msgs.iter_events()} == {6, "9|3|4", "9|3|5"}
+    assert msgs.to_arrow().schema.field("conversation_id").type == pa.string()
+    direct = msgs.take_conversations([0])
+    assert direct.to_arrow().column("conversation_id").to_pylist()[0] == 6
+    text = read_messages(_columns(_events("6", "9")))
+    assert (text.decimal_id_columns, given_conversation_ids(text.conversations)[0]) == ((), "6")
