@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from case_helpers import POLICY, T0, Event, events_of, score_then_stream, write_jsonl
+from online_helpers import adult_child_messages
 
 from riskscore import read_messages
 from riskscore.batch.score import load_model
@@ -189,3 +190,46 @@ def test_a_table_with_a_group_room_names_its_integer_ids_as_given() -> None:
     assert direct.to_arrow().column("conversation_id").to_pylist()[0] == 6
     text = read_messages(_columns(_events("6", "9")))
     assert (text.decimal_id_columns, given_conversation_ids(text.conversations)[0]) == ((), "6")
+
+
+def _growing_room(room: object) -> list[Event]:
+    """Room ``room`` of two accounts (adult 3 and child 4), where the child reports the
+    adult, until a third account (5) writes the child: then a group room, the pair 3-4
+    going on under its pair id (docs/online.md, "Group rooms and broadcasts")."""
+    pair = [{**e, "event": "message"} for e in adult_child_messages(room, 3, 4, T0)[:6]]
+    report = {**pair[1], "timestamp": T0 + 400, "event": "report"}
+    third = {**pair[0], "timestamp": T0 + 500, "sender_id": 5, "sender_age": 41.0}
+    later = {**pair[0], "timestamp": T0 + 560}
+    return [*pair, report, third, later]
+
+
+@pytest.mark.parametrize("order", ["score-then-stream", "stream-then-score"])
+def test_a_rooms_alerts_and_report_before_it_grew_are_one_case_with_its_pair(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, order: str
+) -> None:
+    """Online, the alert and the report of room 9 while it held two accounts carry the
+    room's id (documented), batch their pair's id ``"9|3|4"``: was one alert item and one
+    report item under each. Now the alert under one id joins the open alert of the same
+    two accounts under the other (room ``9`` and its pair ``9|3|4``), and the report is
+    stored once: one case, under the id it was first filed with."""
+    events = _growing_room(9)
+    source = write_jsonl(tmp_path / "events.jsonl", events)
+    policy, queue = tmp_path / "policy.toml", tmp_path / "queue.sqlite"
+    policy.write_text(POLICY, encoding="utf-8")
+    score = ["score", str(source), "--out", str(tmp_path / "out"), "--queue", str(queue)]
+    steps = [
+        lambda: main([*score, "--policy", str(policy)]) == 0,
+        lambda: _stream(queue, policy, events, monkeypatch),
+    ]
+    for step in steps if order == "score-then-stream" else steps[::-1]:
+        step()
+    first = "9|3|4" if order == "score-then-stream" else 9
+    with ReviewQueue(queue, create=False) as q:
+        items = sorted(
+            ((i.kind, i.conversation_id, i.adult_id, i.child_id, i.n_signals) for i in q.items()),
+            key=repr,
+        )
+    assert [i for i in items if {i[2], i[3]} == {3, 4}] == [
+        ("alert", first, 3, 4, 2),
+        ("user_report", first, 3, 4, 1),
+    ]
