@@ -233,3 +233,50 @@ def test_a_rooms_alerts_and_report_before_it_grew_are_one_case_with_its_pair(
         ("alert", first, 3, 4, 2),
         ("user_report", first, 3, 4, 1),
     ]
+
+
+@pytest.mark.parametrize("source", ["events", "shadow-run"])
+def test_decisions_on_a_rooms_case_filed_under_its_id_match_its_pair(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    source: str,
+) -> None:
+    """``stream --queue`` files room 9's pair 3-4 under the room's id (it alerted while
+    the room held two accounts); batch scoring names that conversation ``"9|3|4"``. Was:
+    the decision on it counted "about other conversations" by ``compare --queue``. Now it
+    labels the pair (``DecisionLabels.on``)."""
+    events = _growing_room(9)
+    path = write_jsonl(tmp_path / "events.jsonl", events)
+    policy, queue, out = tmp_path / "policy.toml", tmp_path / "queue.sqlite", tmp_path / "out"
+    policy.write_text(POLICY, encoding="utf-8")
+    _stream(queue, policy, events, monkeypatch)
+    _decide_all(queue)
+    if source == "events":
+        args = ["default", "default", "--events", str(path), "--policy", str(policy)]
+    else:
+        score = ["score", str(path), "--out", str(out), "--policy", str(policy)]
+        assert main([*score, "--shadow-model", "default"]) == 0
+        args = ["--shadow-run", str(out)]
+    capsys.readouterr()
+    assert main(["compare", *args, "--queue", str(queue)]) == 0
+    assert "2 actioned or escalated, 0 dismissed (0 about other conversations)" in (
+        capsys.readouterr().out
+    )
+
+
+def test_learning_from_a_rooms_case_filed_under_its_id_labels_its_pair(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Was: ``learn_from_decisions`` refused the queue, "1 decided conversation(s) are not
+    in the events (e.g. 9)". Now the case labels the pair ``"9|3|4"``."""
+    conversations = [(k, 100 + k, 200 + k) for k in range(10)]
+    events = sorted([*events_of(conversations), *_growing_room(9)], key=lambda e: e["timestamp"])
+    source = write_jsonl(tmp_path / "events.jsonl", events)
+    policy, queue = tmp_path / "policy.toml", tmp_path / "queue.sqlite"
+    policy.write_text(POLICY, encoding="utf-8")
+    _stream(queue, policy, events, monkeypatch)
+    _decide_all(queue, lambda adult: "dismissed" if adult % 2 else "actioned")
+    result = learn_from_decisions(read_messages(source), queue, load_model(None), n_splits=2)
+    # 10 direct conversations and the room's two pairs; the even adults' cases actioned
+    assert (result.comparison["conversations"], result.comparison["positives"]) == (12, 5)
