@@ -186,6 +186,7 @@ def test_a_table_with_a_group_room_names_its_integer_ids_as_given() -> None:
     assert given_conversation_ids(msgs.conversations) == [6, "9|3|4", "9|3|5"]
     assert {e["conversation_id"] for e in msgs.iter_events()} == {6, "9|3|4", "9|3|5"}
     assert msgs.to_arrow().schema.field("conversation_id").type == pa.string()
+    assert read_messages(msgs.to_pandas()).conversations.tolist() == ["6", "9|3|4", "9|3|5"]
     direct = msgs.take_conversations([0])
     assert direct.to_arrow().column("conversation_id").to_pylist()[0] == 6
     text = read_messages(_columns(_events("6", "9")))

@@ -53,15 +53,17 @@ def as_given(
     *,
     decimal_ids: bool,
     arrow: bool = False,
+    table: bool = False,
 ) -> dict[str, Any]:
     """``cols`` (of :meth:`riskscore.MessageTable.columns`, rows named by ``source_row``)
     with the ids held as decimal text that are integers (the account ids when
     ``decimal_ids``, the table's ``decimal_ids``; the conversation ids when a
     :class:`DecimalIds` or :class:`IntegerAndPairIds` column, whose pair ids stay text) as
     those integers again: Python ints, or with ``arrow`` an Arrow array of one integer type
-    per id space (the two account columns are one), int64 when every id fits, else uint64
-    (a column that holds pair ids stays text: one Arrow column holds one type); so that
-    reading what is written gives the table back, integers still.
+    per id space (the two account columns are one), int64 when every id fits, else uint64;
+    so that reading what is written gives the table back, integers still. With ``arrow``
+    or ``table`` (the columns of a table: one type each), a column that holds pair ids
+    stays text.
 
     Raises
     ------
@@ -75,7 +77,7 @@ def as_given(
     out: dict[str, Any] = dict(cols)
     for space in spaces:
         ints = {name: _integers_of(cols[name]) for name in space}
-        if arrow and any(isinstance(v, str) for ids in ints.values() for v in ids.tolist()):
+        if (arrow or table) and any(isinstance(v, str) for v in ints.get("conversation_id", ())):
             continue  # pair ids: text, and so every id of the column
         if arrow:
             kind = integer_ids_type(ints, source_row)
