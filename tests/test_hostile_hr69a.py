@@ -28,6 +28,7 @@ from riskscore.cli import main
 from riskscore.io.given_ids import given_conversation_ids
 from riskscore.moderation import ReviewQueue
 from riskscore.moderation.learning import learn_from_decisions
+from riskscore.moderation.user_reports import iter_reports
 
 
 def _room(room: object, adult: object, child: object, other: object) -> list[Event]:
@@ -281,3 +282,21 @@ def test_learning_from_a_rooms_case_filed_under_its_id_labels_its_pair(
     result = learn_from_decisions(read_messages(source), queue, load_model(None), n_splits=2)
     # 10 direct conversations and the room's two pairs; the even adults' cases actioned
     assert (result.comparison["conversations"], result.comparison["positives"]) == (12, 5)
+
+
+@pytest.mark.parametrize("direct", [6, 2**64 + 1], ids=["group-room", "beyond-int64"])
+def test_iter_reports_files_reports_under_the_ids_the_stream_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, direct: int
+) -> None:
+    """``iter_reports`` (the user reports of a table, for ``ReviewQueue.add_reports``) gave
+    ``"6"`` where the table held the ids as text (a group room, or an id beyond int64), so
+    its reports and a stream's were two cases. Now the ids as given."""
+    events = _events(direct, 9)
+    policy, queue = tmp_path / "policy.toml", tmp_path / "queue.sqlite"
+    policy.write_text(POLICY, encoding="utf-8")
+    _stream(queue, policy, events, monkeypatch)
+    reports = list(iter_reports(read_messages(_columns(events))))
+    assert [(r.conversation_id, r.reporter_id, r.reported_id) for r in reports] == [(direct, 2, 1)]
+    with ReviewQueue(queue, create=False) as q:
+        q.add_reports(reports)
+        assert sum(i.kind == "user_report" for i in q.items()) == 1
