@@ -25,6 +25,7 @@ from online_helpers import adult_child_messages
 from riskscore import read_messages
 from riskscore.batch.score import load_model
 from riskscore.cli import main
+from riskscore.evaluation.online_states import online_traffic
 from riskscore.io.given_ids import given_conversation_ids
 from riskscore.moderation import ReviewQueue
 from riskscore.moderation.learning import learn_from_decisions
@@ -300,3 +301,13 @@ def test_iter_reports_files_reports_under_the_ids_the_stream_does(
     with ReviewQueue(queue, create=False) as q:
         q.add_reports(reports)
         assert sum(i.kind == "user_report" for i in q.items()) == 1
+
+
+def test_online_traffic_counts_a_tables_ids_of_a_file_with_a_group_room() -> None:
+    """Guard of the integers given back: ``online_traffic`` replays the table's events
+    (``iter_events``: conversation 6 as the integer 6) and still counts the ids
+    ``read_messages`` gives (``"6"``), as before."""
+    msgs = read_messages(_columns(_events(6, 9)))
+    model = load_model(None)
+    for counted in (msgs.conversations, list(msgs.conversations), [6, "9|3|4", "9|3|5"]):
+        assert online_traffic(model, msgs, counted).counted.tolist() == [True] * 3
