@@ -88,7 +88,7 @@ class DecisionLabels:
     negative: frozenset[Any]
     excluded: frozenset[Any]
     from_reports: frozenset[Any]
-    aliases: Mapping[Any, frozenset[Any]] = field(default_factory=dict)
+    aliases: Mapping[Any, frozenset[Any]] = field(default_factory=dict, hash=False)
 
     def on(self, conversations: Collection[Any]) -> DecisionLabels:
         """The labels with each id that is none of ``conversations`` (ids as the queue
