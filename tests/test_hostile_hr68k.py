@@ -11,15 +11,14 @@ one never matched the other. All data is synthetic.
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from online_helpers import adult_child_messages
+from case_helpers import POLICY, events_of, score_then_stream
 
 from riskscore import read_messages
 from riskscore.batch.score import load_model
@@ -29,61 +28,7 @@ from riskscore.exceptions import SchemaError
 from riskscore.moderation import ReviewQueue
 from riskscore.moderation.learning import learn_from_decisions
 
-T0: Final = 1_714_521_600  # 2024-05-01T00:00:00Z
 BIG: Final = 2**63 + 1  # beyond int64, within uint64 (a Parquet file holds it)
-#: A policy that alerts on any risk: every conversation is a case.
-POLICY: Final = """format_version = 2
-name = "every conversation"
-[[bands]]
-name = "all"
-min_age = 0.0
-max_age = inf
-review = 0.000000001
-urgent = 0.000001
-[unknown]
-name = "unknown"
-min_age = 0.0
-max_age = inf
-review = 0.000000001
-urgent = 0.000001
-"""
-Event = dict[str, Any]
-
-
-def _conversation(conversation: object, adult: object, child: object) -> list[Event]:
-    """Ten messages between ``adult`` (35) and ``child`` (12), then the child reports the
-    adult."""
-    events = [
-        {**e, "event": "message"} for e in adult_child_messages(conversation, adult, child, T0)
-    ]
-    report = {**events[1], "timestamp": T0 + 600, "event": "report"}
-    return [*events, report]
-
-
-def _events(conversations: list[tuple[object, object, object]]) -> list[Event]:
-    events = [e for c in conversations for e in _conversation(*c)]
-    return sorted(events, key=lambda e: e["timestamp"])
-
-
-def _score_then_stream(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, events: list[Event], source: Path
-) -> list[tuple[str, Any, Any, Any]]:
-    """``riskscore score SOURCE --queue Q`` then ``riskscore stream --queue Q`` of
-    ``events`` (the same, as JSON lines); the queue's items (kind, conversation, and the
-    adult and child ids or the reporter and reported)."""
-    policy, queue = tmp_path / "policy.toml", tmp_path / "queue.sqlite"
-    policy.write_text(POLICY, encoding="utf-8")
-    chunked = ["--chunk-rows", "7"] if source.suffix == ".parquet" else []
-    score = ["score", str(source), "--out", str(tmp_path / "out"), "--queue", str(queue)]
-    assert main([*score, "--policy", str(policy), "--format", "jsonl", *chunked]) == 0
-    lines = "".join(json.dumps(e) + "\n" for e in events)
-    monkeypatch.setattr("sys.stdin", io.StringIO(lines))
-    stream = ["stream", "--policy", str(policy), "--queue", str(queue)]
-    assert main([*stream, "--time-source", "events"]) == 0
-    with ReviewQueue(queue, create=False) as q:
-        return sorted(
-            ((i.kind, i.conversation_id, i.adult_id, i.child_id) for i in q.items()), key=repr
-        )
 
 
 @pytest.mark.parametrize(
@@ -103,10 +48,10 @@ def test_score_and_stream_of_the_same_events_queue_one_case_per_conversation(
     """Was: 4 alert items for 2 conversations (``"6"`` from score, ``6`` from stream),
     and each user report twice. Now the stream's alerts merge into the items score opened
     (its reports are already there), whose ids are the integers given."""
-    events = _events(conversations)
+    events = events_of(conversations)
     source = tmp_path / "events.jsonl"
     source.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
-    items = _score_then_stream(tmp_path, monkeypatch, events, source)
+    items = score_then_stream(tmp_path, monkeypatch, events, source)
     assert "0 new items from 2 alerts" in capsys.readouterr().err  # the stream's line
     alerts = [i for i in items if i[0] == "alert"]
     assert sorted(i[1:] for i in alerts) == sorted(conversations)
@@ -120,12 +65,12 @@ def test_out_of_core_score_and_stream_queue_one_case_per_conversation(
     """The same through ``riskscore score --chunk-rows`` of a Parquet file of uint64 ids,
     whose ids out of core are decimal text in every chunk."""
     conversations: list[tuple[object, object, object]] = [(6, 1, 2), (BIG, BIG + 2, 4)]
-    events = _events(conversations)
+    events = events_of(conversations)
     source = tmp_path / "events.parquet"
     types = {"conversation_id": pa.uint64(), "sender_id": pa.uint64(), "recipient_id": pa.uint64()}
     table = pa.table({k: pa.array([e[k] for e in events], types.get(k)) for k in events[0]})
     pq.write_table(table, source)
-    items = _score_then_stream(tmp_path, monkeypatch, events, source)
+    items = score_then_stream(tmp_path, monkeypatch, events, source)
     alerts = [i[1:] for i in items if i[0] == "alert"]
     assert sorted(alerts) == sorted(conversations)
     assert len(items) == 4
@@ -136,10 +81,10 @@ def test_text_ids_that_read_as_integers_stay_text_in_the_queue(
 ) -> None:
     """Guard: text ids (``"6"``, ``"007"``) are never made integers, by either path."""
     conversations: list[tuple[object, object, object]] = [("6", "007", "7"), ("07", "1", "2")]
-    events = _events(conversations)
+    events = events_of(conversations)
     source = tmp_path / "events.jsonl"
     source.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
-    items = _score_then_stream(tmp_path, monkeypatch, events, source)
+    items = score_then_stream(tmp_path, monkeypatch, events, source)
     assert sorted(i[1:] for i in items if i[0] == "alert") == sorted(conversations)
     assert len(items) == 4
 
@@ -161,7 +106,7 @@ def test_compare_matches_decisions_on_a_batch_queue_with_ids_beyond_int64(
     given) match the conversations of ``compare --shadow-run`` (the run's summary names
     the columns held as decimal text) and of ``compare --events`` (the events' table
     does): 2 actioned, none "about other conversations"."""
-    events = _events([(6, 1, 2), (BIG, 3, 4)])
+    events = events_of([(6, 1, 2), (BIG, 3, 4)])
     source = tmp_path / ("events.parquet" if chunked else "events.jsonl")
     if chunked:
         types = {"conversation_id": pa.uint64()}
@@ -191,7 +136,7 @@ def test_a_shadow_summary_naming_other_columns_as_decimal_is_refused_by_name(
 ) -> None:
     """A hand-edited ``decimal_id_columns`` that is no list of id columns is refused,
     naming the file and the key, never read as some other id kind."""
-    events = _events([(6, 1, 2)])
+    events = events_of([(6, 1, 2)])
     source = tmp_path / "events.jsonl"
     source.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
     out = tmp_path / "out"
@@ -215,7 +160,7 @@ def test_learning_from_a_batch_queue_with_ids_beyond_int64_finds_its_conversatio
     conversations: list[tuple[object, object, object]] = [
         (2**64 + k if k == 0 else k, 100 + k, 200 + k) for k in range(10)
     ]
-    events = _events(conversations)
+    events = events_of(conversations)
     source = tmp_path / "events.jsonl"
     source.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
     policy, queue = tmp_path / "policy.toml", tmp_path / "queue.sqlite"

@@ -131,6 +131,9 @@ class FoldedChunk:
     pair_like: tuple[str, ...] = ()
     named: tuple[str, ...] = ()
     reports: ReportEvents | None = None
+    #: Its conversation ids are integers (held as such, or as decimal text beside pair ids
+    #: or an id beyond int64: :attr:`riskscore.MessageTable.decimal_id_columns`).
+    integer_ids: bool = False
 
 
 def text_order(states: ConversationStates, text_ids: bool) -> ConversationStates:
@@ -159,17 +162,23 @@ class FoldedFile:
     text_ids: bool = False
     #: The account ids are integers, held as decimal text because one is beyond int64.
     decimal_ids: bool = False
-    #: The id columns of integers held as decimal text because one is beyond int64, as
-    #: :attr:`riskscore.MessageTable.decimal_id_columns` has them in memory (not the
-    #: conversation ids once a group room made every one text).
+    #: The id columns of integers held as decimal text because one is beyond int64.
     text_columns: tuple[str, ...] = ()
+    #: A chunk's conversation ids were integers (:attr:`FoldedChunk.integer_ids`): one
+    #: column of the file, so every chunk's.
+    integer_conversation_ids: bool = False
 
     @property
     def decimal_id_columns(self) -> tuple[str, ...]:
-        """:attr:`text_columns` as in memory: the conversation ids only without group
-        rooms."""
-        rooms = self.groups.n_rooms > 0
-        return tuple(n for n in self.text_columns if not (rooms and n == "conversation_id"))
+        """The id columns of integers held as decimal text, as
+        :attr:`riskscore.MessageTable.decimal_id_columns` has them in memory: those of
+        :attr:`text_columns`, and with group rooms (which make every conversation id text)
+        the conversation ids when they are integers."""
+        if self.groups.n_rooms == 0:
+            return self.text_columns
+        accounts = tuple(n for n in self.text_columns if n != "conversation_id")
+        integers = self.integer_conversation_ids or "conversation_id" in self.text_columns
+        return (*accounts, *(("conversation_id",) if integers else ()))
 
 
 def fold_file(
@@ -213,9 +222,13 @@ def fold_file(
         span = (int(msgs.timestamp.min()), int(msgs.timestamp.max()))
         events = ReportEvents.of(msgs) if reports else ReportEvents.none()
         ids = _pair_like(msgs.conversations)
+        integers = msgs.conversation_id.dtype.kind in "iu" or (
+            "conversation_id" in msgs.decimal_id_columns
+        )
         return replace(folded, path=path, n_events=len(msgs), parts=account_parts(msgs),
                        span=span, pair_like=ids + _rooms(chunk, msgs, named, ids),
-                       reports=events if len(events) else None)  # fmt: skip
+                       reports=events if len(events) else None,
+                       integer_ids=integers)  # fmt: skip
 
     # A room's pair ids are checked against the other ids of its chunk by the validator;
     # the ids of other chunks can only clash with them if they hold the separator too.
@@ -231,6 +244,7 @@ def fold_file(
             pair_like.update(folded.pair_like)
             done.quarantine.write(folded.quarantined)
             done.text_ids = done.text_ids or folded.groups.n_rooms > 0
+            done.integer_conversation_ids |= folded.integer_ids
             done.groups += folded.groups
             if folded.parts is not None and folded.span is not None:
                 done.parts.append(folded.parts)

@@ -119,9 +119,10 @@ class ScoreResult:
     #: review queue, ``riskscore score --queue``); empty when not collected
     #: (``collect_reports=False``).
     reports: ReportEvents = field(default_factory=ReportEvents.none)
-    #: The events' id columns of integers held as decimal text, one being beyond int64
-    #: (:attr:`riskscore.MessageTable.decimal_id_columns`): the review queue takes these
-    #: ids as the integers an online scorer holds
+    #: The events' id columns of integers held as decimal text, one being beyond int64 or
+    #: a group room's pair id beside them (:attr:`riskscore.MessageTable.
+    #: decimal_id_columns`): the review queue takes these ids as the integers an online
+    #: scorer holds (pair ids stay text)
     #: (:func:`riskscore.moderation.intake.batch_items`).
     decimal_id_columns: tuple[str, ...] = ()
 

@@ -163,7 +163,8 @@ def write_shadow_run(
         Events read and conversations scored.
     decimal_id_columns : tuple of str, default ()
         The events' id columns of integers held as decimal text, one being beyond int64
-        (:attr:`riskscore.batch.score.ScoreResult.decimal_id_columns`): recorded in the
+        or a group room's pair id beside them (:attr:`riskscore.batch.score.ScoreResult.
+        decimal_id_columns`): recorded in the
         summary when any, so that :func:`read_shadow_run` gives those ids as the integers
         the review queue files them under.
 

@@ -34,6 +34,7 @@ from riskscore.exceptions import SchemaError
 from riskscore.features import extract_features
 from riskscore.io import read_messages
 from riskscore.io.files import check_not_inputs, check_own_files
+from riskscore.io.given_ids import given_conversation_ids
 from riskscore.io.given_times import TIME_RANGE
 from riskscore.io.staging import staged_file
 from riskscore.model import load_model
@@ -168,6 +169,8 @@ def _bundles(
     else:
         messages = read_messages(args.events, max_future_s=args.max_future_s)
         features = extract_features(messages)
+    if labels is not None:  # a room's case under its pair's id, as batch names it
+        labels = labels.on(given_conversation_ids(features.conversation_id))
     comparison = compare_models(
         a,
         b,
@@ -207,6 +210,8 @@ def _shadow(args: argparse.Namespace, labels: DecisionLabels | None) -> ModelCom
         shadow = read_alert_ids(args.shadow_alerts)
         _check_one_id_kind({"--alerts": production, "--shadow-alerts": shadow})
         scored = []
+    if labels is not None:  # a room's case under its pair's id, as batch names it
+        labels = labels.on([*scored, *production, *shadow])
     return compare_alert_sets(
         scored,
         production,

@@ -21,7 +21,7 @@ from dataclasses import replace
 import numpy as np
 import numpy.typing as npt
 
-from riskscore.io.given_ids import given_conversation_ids
+from riskscore.io.given_ids import given_conversation_ids, given_id
 from riskscore.io.groups import (
     DEFAULT_MAX_ROOM_MEMBERS,
     PAIR_ID_SEPARATOR,
@@ -191,8 +191,10 @@ def _counted_conversations(
     """The conversation ids of ``ids`` (as the events carry them) that ``counted_ids``
     name: each id itself, its text where the ids are text, or the pairs of its room."""
     wanted_ids = np.asarray(counted_ids)
-    # ids as the events carry them (the integer 6, never the "6" of a wide id table)
-    given = given_conversation_ids(wanted_ids)
+    # ids as the events carry them (the integer 6, never the "6" of a wide id table or of
+    # a table with group rooms, :attr:`MessageTable.decimal_id_columns`, however given)
+    integers = "conversation_id" in messages.decimal_id_columns
+    given = [given_id(cid, integers) for cid in given_conversation_ids(wanted_ids)]
     known = set(ids)
     pairs = _pairs_by_room(messages, ids)
     out: set[object] = set()

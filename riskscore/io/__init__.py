@@ -19,7 +19,8 @@ riskscore subpackage (only :mod:`riskscore.exceptions`).
   :mod:`~riskscore.io.decimals` reads decimals (columns and cells) as numbers.
 - :mod:`~riskscore.io.groups`: the one rule for group conversations (rooms split into pair
   conversations, broadcasts set aside, group contact), shared by batch, online, Spark and
-  the Synapse module.
+  the Synapse module; :mod:`~riskscore.io.pair_ids` names a room's pairs, and the ids one
+  conversation carries as its room grows.
 - :mod:`~riskscore.io.events`: the same rules for one event at a time (online scoring).
 - :mod:`~riskscore.io.messages`: :class:`MessageTable`, and how a table is built (sorted,
   coded: :mod:`~riskscore.io.coding`); :mod:`~riskscore.io.summaries`: :class:`Quarantine`

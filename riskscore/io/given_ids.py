@@ -1,9 +1,12 @@
 """Ids written back as given (private): decimal text that :mod:`riskscore.io.ids` made of
-integer ids (beyond int64, or beside such an id) as those integers again, so that reading
-what is written gives the table back, integers still."""
+integer ids (beyond int64, or beside such an id), or that splitting group rooms made of
+integer conversation ids (:class:`IntegerAndPairIds`), as those integers again, so that
+reading what is written gives the table back, integers still, and a batch job names each
+conversation as the online scorer does."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, Final
 
 import numpy as np
@@ -14,7 +17,15 @@ from riskscore.exceptions import SchemaError
 from riskscore.io.ids import DecimalIds
 from riskscore.io.schema import INT64_MAX
 
-__all__ = ["ACCOUNT_ID_COLUMNS", "as_given", "decimal_id_columns", "given_id", "integer_ids_type"]
+__all__ = [
+    "ACCOUNT_ID_COLUMNS",
+    "INTEGER_TEXT",
+    "IntegerAndPairIds",
+    "as_given",
+    "decimal_id_columns",
+    "given_id",
+    "integer_ids_type",
+]
 
 AnyArray = npt.NDArray[Any]
 
@@ -23,6 +34,18 @@ _UINT64_MAX = 2**64 - 1
 #: The account id columns of the events: one id space, held as decimal text both or neither.
 ACCOUNT_ID_COLUMNS: Final = ("sender_id", "recipient_id")
 
+#: The decimal text of an integer, as ``str`` writes it: what an id held as decimal text
+#: is, and what no pair id (:func:`riskscore.io.groups.pair_conversation_id`) is.
+INTEGER_TEXT: Final = re.compile(r"0|-?[1-9][0-9]*")
+
+
+class IntegerAndPairIds(np.ndarray):
+    """Conversation ids of events whose ids are integers, once a group room was split into
+    pair conversations (:func:`riskscore.io.groups.text_conversation_ids`): every id is
+    text, because a pair id (``room|account|account``) is; the others are the decimal
+    text of the integers given (:data:`INTEGER_TEXT`), which the online scorer holds as
+    those integers."""
+
 
 def as_given(
     cols: dict[str, AnyArray],
@@ -30,14 +53,17 @@ def as_given(
     *,
     decimal_ids: bool,
     arrow: bool = False,
+    table: bool = False,
 ) -> dict[str, Any]:
     """``cols`` (of :meth:`riskscore.MessageTable.columns`, rows named by ``source_row``)
     with the ids held as decimal text that are integers (the account ids when
     ``decimal_ids``, the table's ``decimal_ids``; the conversation ids when a
-    :class:`DecimalIds` column) as those integers again: Python ints, or with ``arrow`` an
-    Arrow array of one integer type per id space (the two account columns are one), int64
-    when every id fits, else uint64; so that reading what is written gives the table back,
-    integers still.
+    :class:`DecimalIds` or :class:`IntegerAndPairIds` column, whose pair ids stay text) as
+    those integers again: Python ints, or with ``arrow`` an Arrow array of one integer type
+    per id space (the two account columns are one), int64 when every id fits, else uint64;
+    so that reading what is written gives the table back, integers still. With ``arrow``
+    or ``table`` (the columns of a table: one type each), a column that holds pair ids
+    stays text.
 
     Raises
     ------
@@ -51,6 +77,8 @@ def as_given(
     out: dict[str, Any] = dict(cols)
     for space in spaces:
         ints = {name: _integers_of(cols[name]) for name in space}
+        if (arrow or table) and any(isinstance(v, str) for v in ints.get("conversation_id", ())):
+            continue  # pair ids: text, and so every id of the column
         if arrow:
             kind = integer_ids_type(ints, source_row)
             ints = {name: _arrow_array(values, kind) for name, values in ints.items()}
@@ -60,19 +88,21 @@ def as_given(
 
 def decimal_id_columns(cols: dict[str, AnyArray], *, decimal_ids: bool) -> tuple[str, ...]:
     """The id columns of ``cols`` (of :meth:`riskscore.MessageTable.columns`) whose
-    integers are held as decimal text, one being beyond int64: the two account columns
-    when ``decimal_ids`` (the table's ``decimal_ids``), the conversation ids when a
-    :class:`DecimalIds` column (group rooms make every conversation id text: then not)."""
+    integers are held as decimal text, one being beyond int64 or beside pair ids: the two
+    account columns when ``decimal_ids`` (the table's ``decimal_ids``), the conversation
+    ids when a :class:`DecimalIds` column, or an :class:`IntegerAndPairIds` column (group
+    rooms made the integer ids text beside their pair ids, which stay text)."""
     accounts = ACCOUNT_ID_COLUMNS if decimal_ids else ()
-    conversations = isinstance(cols["conversation_id"], DecimalIds)
+    conversations = isinstance(cols["conversation_id"], (DecimalIds, IntegerAndPairIds))
     return (*accounts, *(("conversation_id",) if conversations else ()))
 
 
 def given_conversation_ids(ids: AnyArray) -> list[Any]:
     """Conversation ids as given (:func:`as_given` of the column ``ids``, of a table's
     conversations, features or scores): integers held as decimal text (a
-    :class:`DecimalIds` column) as those integers, as the online scorer and the review
-    queue hold them; other ids as they are.
+    :class:`DecimalIds` or :class:`IntegerAndPairIds` column) as those integers, as the
+    online scorer and the review queue hold them; other ids (text ids, pair ids) as they
+    are.
 
     Examples
     --------
@@ -85,20 +115,25 @@ def given_conversation_ids(ids: AnyArray) -> list[Any]:
 
 def given_id(value: Any, decimal: bool) -> Any:
     """One id as given: with ``decimal`` (its id column holds integers as decimal text,
-    one being beyond int64), its text as that integer again, as the online scorer holds
-    it; else ``value`` as it is (a text id stays text: ``"6"`` and ``"007"`` are never
-    ``6`` and ``7``).
+    one being beyond int64 or beside pair ids), its text as that integer again, as the
+    online scorer holds it; else, and for text that is no integer's decimal text (a pair
+    id ``room|account|account``), ``value`` as it is (a text id stays text: ``"6"`` and
+    ``"007"`` are never ``6`` and ``7``).
 
     Examples
     --------
-    >>> given_id("18446744073709551616", True), given_id("6", False)
-    (18446744073709551616, '6')
+    >>> given_id("18446744073709551616", True), given_id("6", False), given_id("9|3|4", True)
+    (18446744073709551616, '6', '9|3|4')
     """
-    return int(value) if decimal and isinstance(value, str) else value
+    if decimal and isinstance(value, str) and INTEGER_TEXT.fullmatch(value):
+        return int(value)
+    return value
 
 
 def _integers_of(decimal: AnyArray) -> AnyArray:
-    return np.asarray([int(v) for v in decimal.tolist()], dtype=object).reshape(-1)
+    """The ids of a column of integers held as decimal text as those integers (its pair
+    ids, of an :class:`IntegerAndPairIds` column, as they are)."""
+    return np.asarray([given_id(v, True) for v in decimal.tolist()], dtype=object).reshape(-1)
 
 
 def _arrow_array(values: AnyArray, kind: pa.DataType) -> pa.Array:

@@ -31,8 +31,7 @@ reading of the same events agree after every event.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Container, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Final
 
@@ -43,7 +42,10 @@ import pyarrow.compute as pc
 
 from riskscore._checks import is_int
 from riskscore.exceptions import SchemaError
+from riskscore.io.given_ids import IntegerAndPairIds
+from riskscore.io.ids import DecimalIds
 from riskscore.io.messages import MessageTable, build_table
+from riskscore.io.pair_ids import pair_conversation_id, room_of_pair_id
 from riskscore.io.passes import outside_first_pair
 from riskscore.io.problems import event_at
 from riskscore.io.schema import PAIR_ID_SEPARATOR, EventType
@@ -100,14 +102,24 @@ def check_max_room_members(value: object) -> int:
 
 def text_conversation_ids(ids: npt.NDArray[Any]) -> npt.NDArray[np.object_]:
     """Conversation ids as a table with group rooms holds them (a pair id is text, so
-    every id is): integers as their decimal text.
+    every id is): integers as their decimal text, marked so
+    (:class:`~riskscore.io.given_ids.IntegerAndPairIds`: the online scorer, the review
+    queue and every result written as given hold them as those integers, the pair ids
+    set among them as text); text ids as they are.
 
     Examples
     --------
-    >>> text_conversation_ids(np.array([7, 10])).tolist()
-    ['7', '10']
+    >>> ids = text_conversation_ids(np.array([7, 10]))
+    >>> ids.tolist(), type(ids).__name__
+    (['7', '10'], 'IntegerAndPairIds')
+    >>> type(text_conversation_ids(np.array(["7"], dtype=object))).__name__
+    'ndarray'
     """
-    return np.asarray(ids).astype(str).astype(object)  # text: no longer DecimalIds
+    given = np.asanyarray(ids)
+    text = np.asarray(given).astype(str).astype(object)
+    if given.dtype.kind in "iu" or isinstance(given, (DecimalIds, IntegerAndPairIds)):
+        return text.view(IntegerAndPairIds)
+    return text
 
 
 def text_ids_of_chunk(ids: npt.NDArray[Any], text_ids: bool) -> npt.NDArray[Any]:
@@ -118,25 +130,6 @@ def text_ids_of_chunk(ids: npt.NDArray[Any], text_ids: bool) -> npt.NDArray[Any]
     if not text_ids or ids.dtype == object:
         return ids
     return text_conversation_ids(ids)
-
-
-def pair_conversation_id(room_id: object, a: object, b: object) -> str:
-    """Id of the conversation between accounts ``a`` and ``b`` in room ``room_id``.
-
-    The room and the two account ids (in text order, so either order gives the same id)
-    joined by :data:`PAIR_ID_SEPARATOR`; ``room_id=None`` gives one id per pair across
-    rooms (the Synapse module's ``conversation_scope: pair``).
-
-    Examples
-    --------
-    >>> pair_conversation_id("g1", "kid", "adult")
-    'g1|adult|kid'
-    >>> pair_conversation_id(None, "@b:x", "@a:x")
-    '@a:x|@b:x'
-    """
-    lo, hi = sorted((str(a), str(b)))
-    parts = (lo, hi) if room_id is None else (str(room_id), lo, hi)
-    return PAIR_ID_SEPARATOR.join(parts)
 
 
 def pair_like(text: pa.Array | pa.ChunkedArray) -> pa.BooleanArray | pa.ChunkedArray:
@@ -172,32 +165,6 @@ def split_room_ids(
     rooms = pc.filter(text, pair_like(text))
     held = pa.array(np.asarray(conversations).astype(str), pa.string())
     return sorted(pc.filter(rooms, pc.invert(pc.is_in(rooms, value_set=held))).to_pylist())
-
-
-#: The text of an integer room id: ``str(room)``, the room part of its pair ids.
-_INTEGER_TEXT = re.compile(r"0|-?[1-9][0-9]*")
-
-
-def room_of_pair_id(pair_id: str, a: object, b: object, rooms: Container[object]) -> object:
-    """The room of ``rooms`` whose pair id for accounts ``a`` and ``b`` is ``pair_id``
-    (:func:`pair_conversation_id`), or None. An integer room matches its decimal text only
-    (``"01|a|b"`` or ``"\u0661|a|b"`` is no pair of room ``1``).
-
-    Examples
-    --------
-    >>> room_of_pair_id("1|a|b", "b", "a", {1}), room_of_pair_id("01|a|b", "a", "b", {1})
-    (1, None)
-    """
-    lo, hi = sorted((str(a), str(b)))
-    suffix = f"{PAIR_ID_SEPARATOR}{lo}{PAIR_ID_SEPARATOR}{hi}"
-    if not pair_id.endswith(suffix):
-        return None
-    room = pair_id[: -len(suffix)]
-    if room in rooms:
-        return room
-    if _INTEGER_TEXT.fullmatch(room) and int(room) in rooms:
-        return int(room)
-    return None
 
 
 def shared_pair_id_error(pair_id: str, where: str) -> SchemaError:

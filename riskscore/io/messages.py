@@ -146,8 +146,9 @@ class MessageTable:
     @property
     def decimal_id_columns(self) -> tuple[str, ...]:
         """The id columns whose integers are held as decimal text, one being beyond int64
-        (:func:`riskscore.io.given_ids.decimal_id_columns`): what the online scorer, reading
-        each event alone, holds as integers."""
+        or a group room's pair id beside them (:func:`riskscore.io.given_ids.
+        decimal_id_columns`): what the online scorer, reading each event alone, holds as
+        integers (pair ids are text there too)."""
         return decimal_id_columns(self.columns(decoded=False), decimal_ids=self.decimal_ids)
 
     def columns(self, *, decoded: bool = True) -> dict[str, npt.NDArray[Any]]:
@@ -173,8 +174,10 @@ class MessageTable:
                 cols["room_size"] = _with_none(self.room_size, ROOM_SIZE_UNKNOWN)
         return cols
 
-    def _ids_as_given(self, *, arrow: bool = False) -> dict[str, Any]:  # as ids were given
-        return as_given(self.columns(), self.source_row, decimal_ids=self.decimal_ids, arrow=arrow)
+    def _ids_as_given(self, *, arrow: bool = False, table: bool = False) -> dict[str, Any]:
+        """The columns with ids as given (:func:`riskscore.io.given_ids.as_given`)."""
+        cols, rows = self.columns(), self.source_row
+        return as_given(cols, rows, decimal_ids=self.decimal_ids, arrow=arrow, table=table)
 
     def to_arrow(self) -> pa.Table:
         """The events as a :class:`pyarrow.Table` with schema v1 columns (unknown time
@@ -190,7 +193,7 @@ class MessageTable:
     def to_pandas(self) -> pd.DataFrame:
         """The events as a :class:`pandas.DataFrame` (needs ``riskscore-metadata[pandas]``)."""
         pandas = import_extra("pandas", "pandas", needed_by="MessageTable.to_pandas()")
-        return pandas.DataFrame(self._ids_as_given())  # type: ignore[no-any-return]
+        return pandas.DataFrame(self._ids_as_given(table=True))  # type: ignore[no-any-return]
 
     def iter_events(self) -> Iterator[dict[str, object]]:
         """Yield each event as a dict of schema v1 fields, in time order.

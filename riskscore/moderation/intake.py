@@ -4,11 +4,14 @@ Private to :class:`~riskscore.moderation.queue.ReviewQueue` (see its ``add_*`` m
 
 * an alert already queued (the same signal, :func:`~riskscore.moderation.queue_db.alert_signal`)
   changes nothing, whether its item is open or decided;
+* a conversation of two accounts is one case under each id it carries in its life (a
+  room's, then its pair's: :func:`~riskscore.io.pair_ids.conversation_aliases`);
 * a new alert on a conversation whose alert is still open updates that item (highest risk,
   tier and most private channel kept, ``n_signals`` counted, the conversation's first event
   time kept unless the new alert saw an earlier one, its latest event time moved on, the
   adult's age taken when the new alert knows it);
-* the same user report (conversation, reporter, time) is stored once.
+* the same user report (conversation, reporter, time) is stored once, under the id it was
+  first stored with.
 
 Every function that writes runs inside the caller's transaction
 (:func:`~riskscore.moderation.queue_db.write`) and logs what it changed.
@@ -30,6 +33,7 @@ from riskscore._words import duration_text
 from riskscore.batch.reports import ReportEvents
 from riskscore.io.columns import category_key, category_text
 from riskscore.io.given_ids import ACCOUNT_ID_COLUMNS, given_id
+from riskscore.io.pair_ids import conversation_aliases
 from riskscore.io.raw import show, shown
 from riskscore.io.schema import (
     CHANNEL_NAMES,
@@ -293,7 +297,7 @@ def report_row(
     band = policy.band_of(math.nan if age is None else age).name
     return {
         "kind": "user_report",
-        "dedup_key": f"report:{conv}:{reporter}:{when}",
+        "dedup_key": _report_key(conv, reporter, when),
         "conversation_id": conv,
         "adult_id": reported,
         "child_id": reporter,
@@ -321,13 +325,31 @@ def insert_alerts(
     return [_upsert_alert(con, row, signal, actor) for row, signal in rows]
 
 
+def _report_key(conversation: str, reporter: str, when: int) -> str:
+    """A user report's key: its conversation, reporter (encoded ids) and time."""
+    return f"report:{conversation}:{reporter}:{when}"
+
+
+def _aliases(row: dict[str, Any]) -> list[str]:
+    """The other ids (encoded) of the conversation of an item's ``row``, between its two
+    accounts (:func:`~riskscore.io.pair_ids.conversation_aliases`)."""
+    conversation, adult, child = (
+        db.decode_id(row[k]) for k in ("conversation_id", "adult_id", "child_id")
+    )
+    return [db.encode_id(c) for c in conversation_aliases(conversation, adult, child)]
+
+
 def insert_reports(con: sqlite3.Connection, rows: list[dict[str, Any]], actor: str) -> list[int]:
-    """Queue user report rows (:func:`report_row`) not stored yet; return each one's item id."""
+    """Queue user report rows (:func:`report_row`) not stored yet, under any id of their
+    conversation (:func:`_aliases`); return each one's item id."""
     out = []
     for row in rows:
+        when, reporter = row["created_at"], row["child_id"]
+        keys = [row["dedup_key"], *(_report_key(c, reporter, when) for c in _aliases(row))]
         found = con.execute(
-            "SELECT item_id FROM items WHERE kind = 'user_report' AND dedup_key = ?",
-            (row["dedup_key"],),
+            "SELECT item_id FROM items WHERE kind = 'user_report' AND dedup_key IN "
+            f"({', '.join('?' for _ in keys)}) ORDER BY item_id",
+            keys,
         ).fetchone()
         if found is not None:
             out.append(int(found[0]))
@@ -349,18 +371,26 @@ def _upsert_alert(con: sqlite3.Connection, row: dict[str, Any], signal: str, act
 def _merge_alert(con: sqlite3.Connection, row: dict[str, Any], actor: str) -> int:
     """A new item, or the update of the conversation's open alert: of the same two
     accounts, in either role (an open alert of the conversation id between other accounts
-    is another conversation under that id, refused rather than merged).
+    is another conversation under that id, refused rather than merged); without one, the
+    open alert of the same two accounts under another id of the conversation
+    (:func:`_aliases`).
 
     Raises
     ------
     QueueError
         The conversation's open alert is of two other accounts.
     """
-    found = con.execute(
-        ITEMS_SELECT + " WHERE items.kind = 'alert' AND items.status = 'open' "
-        "AND items.conversation_id = ?",
-        (row["conversation_id"],),
-    ).fetchone()
+    ids = [row["conversation_id"], *_aliases(row)]
+    items = con.execute(
+        ITEMS_SELECT + " WHERE items.kind = 'alert' AND items.status = 'open' AND "
+        f"items.conversation_id IN ({', '.join('?' for _ in ids)}) ORDER BY items.item_id",
+        ids,
+    ).fetchall()
+    own = [r for r in items if r["conversation_id"] == ids[0]]
+    same = [
+        r for r in items if {r["adult_id"], r["child_id"]} == {row["adult_id"], row["child_id"]}
+    ]
+    found = (own or same or [None])[0]
     if found is None:
         # each signal as it came (item_history: the item as it stood at a past time)
         detail = {k: row[k] for k in ("risk", "tier", "channel")}
@@ -428,10 +458,11 @@ def batch_items(
     and ``riskscore stream --queue`` of one conversation make one review case.
 
     ``decimal_ids`` names the events' id columns of integers the job held as decimal text
-    because one of them is beyond int64 (:attr:`riskscore.batch.score.ScoreResult.
-    decimal_id_columns`): their ids are those integers again
-    (:func:`~riskscore.io.given_ids.given_id`), where an online scorer, reading each event
-    alone, holds every integer as itself. Text ids stay text (``"6"`` is not ``6``). Each
+    because one of them is beyond int64, or a group room's pair id is text beside them
+    (:attr:`riskscore.batch.score.ScoreResult.decimal_id_columns`): their ids are those
+    integers again (:func:`~riskscore.io.given_ids.given_id`), where an online scorer,
+    reading each event alone, holds every integer as itself. Text ids stay text (``"6"``
+    is not ``6``), and so do pair ids. Each
     ``report`` event is a user report: its sender reports its recipient, at the event's
     time, with the risk of the conversation reported (as
     :func:`~riskscore.moderation.user_reports.report_of_event` files those of a stream)."""

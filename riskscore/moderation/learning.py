@@ -23,7 +23,8 @@ margins), which needs far fewer labels than trees do.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -34,6 +35,7 @@ from riskscore.exceptions import SchemaError
 from riskscore.features import FeatureTable, extract_features
 from riskscore.io import MessageTable
 from riskscore.io.given_ids import given_conversation_ids
+from riskscore.io.pair_ids import conversation_aliases
 from riskscore.io.shown_ids import shown_id
 from riskscore.model import Platt, RiskModel
 from riskscore.model.drift import reference_profile
@@ -76,12 +78,49 @@ class DecisionLabels:
     from_reports : frozenset
         Labelled conversations whose items include a user report (outside the model's
         own selection).
+    aliases : mapping
+        Each labelled conversation's other ids, by its items' two accounts
+        (:func:`~riskscore.io.pair_ids.conversation_aliases`): a room's id while it held
+        two accounts, then its pair's; see :meth:`on`.
     """
 
     positive: frozenset[Any]
     negative: frozenset[Any]
     excluded: frozenset[Any]
     from_reports: frozenset[Any]
+    aliases: Mapping[Any, frozenset[Any]] = field(default_factory=dict, hash=False)
+
+    def on(self, conversations: Collection[Any]) -> DecisionLabels:
+        """The labels with each id that is none of ``conversations`` (ids as the queue
+        files them, :func:`~riskscore.io.given_ids.given_conversation_ids`) under its alias
+        that is one: a case the online scorer filed under a room's id while the room held
+        two accounts labels the pair batch scoring names by its pair id. Two ids of one
+        conversation are labelled as one, by the rule of :func:`labels_from_queue`
+        (positive when either is, else excluded when either is open).
+
+        Examples
+        --------
+        >>> labels = DecisionLabels(frozenset({9}), frozenset(), frozenset(), frozenset(),
+        ...                         {9: frozenset({"9|a|b"})})
+        >>> labels.on(["9|a|b", "6"]).positive
+        frozenset({'9|a|b'})
+        """
+        known = set(conversations)
+
+        def moved(ids: frozenset[Any]) -> frozenset[Any]:
+            return frozenset(
+                c if c in known else next((a for a in self._aliases(c) if a in known), c)
+                for c in ids
+            )
+
+        positive = moved(self.positive)
+        excluded = moved(self.excluded) - positive
+        negative = moved(self.negative) - positive - excluded
+        from_reports = moved(self.from_reports) & (positive | negative)
+        return DecisionLabels(positive, negative, excluded, from_reports, self.aliases)
+
+    def _aliases(self, conversation: Any) -> list[Any]:
+        return sorted(self.aliases.get(conversation, ()), key=repr)  # one order, every run
 
     def counts(self) -> dict[str, int]:
         """Sizes of each set."""
@@ -106,12 +145,15 @@ def labels_from_queue(queue: ReviewQueue, *, since: int | None = None) -> Decisi
     """
     status: dict[Any, set[str]] = {}
     reported: set[Any] = set()
+    aliases: dict[Any, set[Any]] = {}
     for item in queue.items():
         if item.conversation_id is None:
             continue
         if since is not None and item.decided_at is not None and item.decided_at < since:
             continue
         status.setdefault(item.conversation_id, set()).add(item.status)
+        others = conversation_aliases(item.conversation_id, item.adult_id, item.child_id)
+        aliases.setdefault(item.conversation_id, set()).update(others)
         if item.kind != "alert":
             reported.add(item.conversation_id)
     positive = {c for c, s in status.items() if s & _POSITIVE}
@@ -122,6 +164,7 @@ def labels_from_queue(queue: ReviewQueue, *, since: int | None = None) -> Decisi
         frozenset(negative),
         frozenset(excluded),
         frozenset(reported & (positive | negative)),
+        {c: frozenset(a) for c, a in aliases.items()},
     )
 
 
@@ -217,6 +260,7 @@ def learn_from_decisions(
     # as the queue files them: the integer 6, never the "6" of a column with an id beyond int64
     ids = given_conversation_ids(features.conversation_id)
     known = set(ids)
+    labels = labels.on(known)  # a room's case under its pair's id
     unknown = (labels.positive | labels.negative) - known
     if unknown:
         example = ", ".join(sorted(map(shown_id, unknown))[:3])  # 7 and "7" apart

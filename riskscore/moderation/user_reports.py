@@ -13,6 +13,7 @@ import numpy as np
 
 from riskscore.batch.reports import age_in_conversation, id_key
 from riskscore.features.registry import feature_index
+from riskscore.io.given_ids import as_given
 from riskscore.io.raw import as_python_value
 from riskscore.io.schema import CHANNEL_NAMES, Channel, EventType, is_declared_minor
 
@@ -70,7 +71,9 @@ class UserReport:
 
 
 def iter_reports(messages: Any) -> Iterator[UserReport]:
-    """User reports (``report`` events) of a :class:`~riskscore.MessageTable`, in time order.
+    """User reports (``report`` events) of a :class:`~riskscore.MessageTable`, in time order,
+    with ids as given, as ``riskscore score --queue`` and the online scorer file them
+    (:func:`~riskscore.io.given_ids.as_given`: integers held as decimal text are integers).
 
     An age a ``report`` event does not declare (its ``sender_age`` or ``recipient_age``)
     is the one that account last declared in the conversation, as the conversation's
@@ -85,7 +88,11 @@ def iter_reports(messages: Any) -> Iterator[UserReport]:
     >>> len(reports) == n_report_events
     True
     """
-    cols = messages.columns(decoded=True)
+    # ids as given, as score --queue and the online scorer file them: the integer 6, never
+    # the "6" of a column with an id beyond int64 or beside a group room's pair ids
+    cols = as_given(
+        messages.columns(decoded=True), messages.source_row, decimal_ids=messages.decimal_ids
+    )
     idx = [int(i) for i in (messages.event == int(EventType.REPORT)).nonzero()[0]]
     idx.sort(key=lambda i: (int(cols["timestamp"][i]), i))
     unknown = [

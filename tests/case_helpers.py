@@ -1,0 +1,80 @@
+"""One conversation, one review case: events that alert on every conversation, scored by
+``riskscore score --queue`` and then ``riskscore stream --queue`` into one queue (hr68k,
+hr69a). All data is synthetic."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any, Final
+
+import pytest
+from online_helpers import adult_child_messages
+
+from riskscore.cli import main
+from riskscore.moderation import ReviewQueue
+
+T0: Final = 1_714_521_600  # 2024-05-01T00:00:00Z
+#: A policy that alerts on any risk: every conversation is a case.
+POLICY: Final = """format_version = 2
+name = "every conversation"
+[[bands]]
+name = "all"
+min_age = 0.0
+max_age = inf
+review = 0.000000001
+urgent = 0.000001
+[unknown]
+name = "unknown"
+min_age = 0.0
+max_age = inf
+review = 0.000000001
+urgent = 0.000001
+"""
+Event = dict[str, Any]
+#: A queue's item as the tests compare it: kind, conversation, and the adult and child ids
+#: (of a user report, the reported and the reporter).
+Item = tuple[str, Any, Any, Any]
+
+
+def conversation(conversation_id: object, adult: object, child: object) -> list[Event]:
+    """Ten messages between ``adult`` (35) and ``child`` (12), then the child reports the
+    adult."""
+    messages = adult_child_messages(conversation_id, adult, child, T0)
+    events = [{**e, "event": "message"} for e in messages]
+    report = {**events[1], "timestamp": T0 + 600, "event": "report"}
+    return [*events, report]
+
+
+def events_of(conversations: list[tuple[object, object, object]]) -> list[Event]:
+    """:func:`conversation` of each ``(conversation, adult, child)``, in time order."""
+    events = [e for c in conversations for e in conversation(*c)]
+    return sorted(events, key=lambda e: e["timestamp"])
+
+
+def write_jsonl(path: Path, events: list[Event]) -> Path:
+    """``events`` as a JSON lines file ``path``."""
+    path.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    return path
+
+
+def score_then_stream(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, events: list[Event], source: Path
+) -> list[Item]:
+    """``riskscore score SOURCE --queue Q`` (out of core for a Parquet ``source``) then
+    ``riskscore stream --queue Q`` of ``events`` (the same, as JSON lines); the queue's
+    items, sorted."""
+    policy, queue = tmp_path / "policy.toml", tmp_path / "queue.sqlite"
+    policy.write_text(POLICY, encoding="utf-8")
+    chunked = ["--chunk-rows", "7"] if source.suffix == ".parquet" else []
+    score = ["score", str(source), "--out", str(tmp_path / "out"), "--queue", str(queue)]
+    assert main([*score, "--policy", str(policy), "--format", "jsonl", *chunked]) == 0
+    lines = "".join(json.dumps(e) + "\n" for e in events)
+    monkeypatch.setattr("sys.stdin", io.StringIO(lines))
+    stream = ["stream", "--policy", str(policy), "--queue", str(queue)]
+    assert main([*stream, "--time-source", "events"]) == 0
+    with ReviewQueue(queue, create=False) as q:
+        return sorted(
+            ((i.kind, i.conversation_id, i.adult_id, i.child_id) for i in q.items()), key=repr
+        )
