@@ -187,7 +187,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
         self._max_accounts = 2 * self.max_conversations
         linear = self._linear = OnlineModel(model)
         self._score, self._step = linear.score, linear.step
-        self._ints, self._masks, self._floats = linear.ints, linear.masks, linear.floats
+        self._model_array = linear.array
         # The policy's one tier rule on plain floats; below min_review nothing can alert.
         self._decide = self.policy.decide_one
         self._min_review = self.policy.min_review
@@ -345,9 +345,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
             self.n_contacts_capped += 1
         # One compiled call: tallies, pair facts, the kernel's update, features and risk.
         risk, code, shift = self._step(
-            self._ints,
-            self._masks,
-            self._floats,
+            self._model_array,
             conv.state,
             sender.tallies,
             recipient.tallies,
