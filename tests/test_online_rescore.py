@@ -30,8 +30,8 @@ class OneByOne(rs.OnlineScorer):
         ts: int,
         cross: list[Alert],
     ) -> None:
-        for cid, _ in convs:
-            self._rescore(cid, adult, ts, cross)
+        for cid, conv in convs:
+            self._rescore(cid, conv, adult, ts, cross)
 
 
 def coach_events(n_pupils: int, n_events: int, seed: int) -> list[dict[str, Any]]:
