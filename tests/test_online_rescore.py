@@ -13,6 +13,7 @@ import pytest
 from _models import random_model
 
 import riskscore as rs
+from riskscore.online import rescore
 from riskscore.online.state import AccountState, ConversationState
 from riskscore.policy import Alert
 
@@ -30,8 +31,8 @@ class OneByOne(rs.OnlineScorer):
         ts: int,
         cross: list[Alert],
     ) -> None:
-        for cid, _ in convs:
-            self._rescore(cid, adult, ts, cross)
+        for cid, conv in convs:
+            self._rescore(cid, conv, adult, ts, cross)
 
 
 def coach_events(n_pupils: int, n_events: int, seed: int) -> list[dict[str, Any]]:
@@ -67,7 +68,12 @@ def coach_events(n_pupils: int, n_events: int, seed: int) -> list[dict[str, Any]
 
 @pytest.mark.parametrize("cooldown_s", [0.0, 3_600.0])
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_rescoring_many_at_once_equals_one_by_one(seed: int, cooldown_s: float) -> None:
+def test_rescoring_many_at_once_equals_one_by_one(
+    seed: int, cooldown_s: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # every re-scoring of two conversations or more in one call (from 14 by default), so
+    # that the stream's re-scored conversations alert on that path too
+    monkeypatch.setattr(rescore, "_BATCH_FROM", 2)
     model = random_model(seed, scale=0.8)
     events = coach_events(25, 600, seed)
     # thresholds inside the stream's risks, so that some re-scored conversations alert

@@ -38,7 +38,7 @@ def test_step_is_called_without_dispatch_and_equals_the_dispatcher() -> None:
         state, sender, recipient = new_state(), np.zeros(N_ACCOUNT_SLOTS), np.zeros(N_ACCOUNT_SLOTS)
         pair = np.full(2, math.inf)
         for ts in (1_700_000_000, 1_700_000_600):
-            arrays = (online.ints, online.masks, online.floats, state, sender, recipient, pair)
+            arrays = (online.array, state, sender, recipient, pair)
             results.append(step(*arrays, 7, 1, ts, 35.0, 12.0, 2, 0, math.nan, 0))
     assert results[:2] == results[2:]
 

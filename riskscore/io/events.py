@@ -316,19 +316,25 @@ def parse_event_fast(event: Mapping[str, object], row: int | None = None) -> Eve
     elif not (type(room) is int and 2 <= room <= MAX_ROOM_SIZE):
         return parse_event(event, row)
     # An unknown age is None or NaN (as read from a table's columns).
-    if sender_age is None or (type(sender_age) is float and sender_age != sender_age):
+    if type(sender_age) is float:  # kept as it is (no call), NaN as the one NaN
+        if sender_age != sender_age:
+            sender_age = _NAN
+        elif not MIN_AGE <= sender_age <= MAX_AGE:
+            return parse_event(event, row)
+    elif sender_age is None:
         sender_age = _NAN
-    elif (type(sender_age) is float or type(sender_age) is int) and (
-        MIN_AGE <= sender_age <= MAX_AGE
-    ):
+    elif type(sender_age) is int and MIN_AGE <= sender_age <= MAX_AGE:
         sender_age = float(sender_age)
     else:
         return parse_event(event, row)
-    if recipient_age is None or (type(recipient_age) is float and recipient_age != recipient_age):
+    if type(recipient_age) is float:  # kept as it is (no call), NaN as the one NaN
+        if recipient_age != recipient_age:
+            recipient_age = _NAN
+        elif not MIN_AGE <= recipient_age <= MAX_AGE:
+            return parse_event(event, row)
+    elif recipient_age is None:
         recipient_age = _NAN
-    elif (type(recipient_age) is float or type(recipient_age) is int) and (
-        MIN_AGE <= recipient_age <= MAX_AGE
-    ):
+    elif type(recipient_age) is int and MIN_AGE <= recipient_age <= MAX_AGE:
         recipient_age = float(recipient_age)
     else:
         return parse_event(event, row)

@@ -35,13 +35,11 @@ _NEW_PAIR = np.full(2, _INF)
 _NEW_PAIR.flags.writeable = False
 
 
-def _lower(a: Any, b: Any) -> bool:
-    """Whether ``a`` comes first of a pair's two ids: the lower, an integer before text (an
-    event's integer id beside the decimal text of one beyond int64)."""
-    try:
-        return bool(a <= b)
-    except TypeError:
-        return isinstance(a, int)
+def _first_of_two_types(a: Any) -> bool:
+    """Whether ``a`` comes first of two ids that do not compare, an integer and a text (an
+    event's integer id beside the decimal text of one beyond int64): the integer does.
+    Ids that compare come lower first (:func:`pair_key`; inline, a call less per event)."""
+    return isinstance(a, int)
 
 
 def pair_key(a: object, b: object) -> tuple[object, object]:
@@ -52,7 +50,11 @@ def pair_key(a: object, b: object) -> tuple[object, object]:
     >>> pair_key("b", "a"), pair_key(7, "7")
     (('a', 'b'), (7, '7'))
     """
-    return (a, b) if _lower(a, b) else (b, a)
+    try:
+        lower = a <= b  # type: ignore[operator]
+    except TypeError:
+        lower = _first_of_two_types(a)
+    return (a, b) if lower else (b, a)
 
 
 def pair_facts(
@@ -71,7 +73,7 @@ def pair_facts(
     try:  # inline, one call less per event: the ids of an event are mostly of one type
         lower = sender_id <= recipient_id  # type: ignore[operator]
     except TypeError:
-        lower = _lower(sender_id, recipient_id)
+        lower = _first_of_two_types(sender_id)
     if lower:
         holder, other = sender, recipient_id
     else:

@@ -2,7 +2,7 @@
 alert it raises. One compiled call per event (:meth:`OnlineModel.step`) applies the event
 kernel's update to the conversation, the accounts' tallies and the pair's facts, writes
 the feature row into a buffer it reuses and scores it (exit leaves and calibration): no
-array is allocated per event, and three arrays carry the model and its buffers."""
+array is allocated per event, and one array carries the model and its buffers."""
 
 from __future__ import annotations
 
@@ -51,13 +51,27 @@ ADULT_IS_INITIATOR = 8
 
 #: The tail of the online scorer's copy of the trees' floats: calibration ``a`` and ``b``,
 #: the feature row, an account's features before and after an event, both accounts'
-#: tallies before it. Three arrays cross from Python per call instead of nine (each array
-#: argument of a compiled call costs about as much as scoring a tree).
+#: tallies before it. Buffers in the model's arrays, not arguments of their own: each array
+#: argument of a compiled call costs about as much as scoring a tree (70 ns).
 _ROW = 2
 _BEFORE = _ROW + _N_FEATURES
 _AFTER = _BEFORE + _N_FEATURES
 _KEPT = _AFTER + _N_FEATURES
 _TAIL = _KEPT + 2 * N_ACCOUNT_SLOTS
+#: The head of :attr:`OnlineModel.array`: the lengths of the trees' ints and masks that
+#: follow it (then their floats, to the end), so that one array argument carries the three.
+_HEAD = 2
+
+
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
+def _parts(
+    model: npt.NDArray[np.uint64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64], FloatArray]:
+    """The trees' ints, masks and floats (views, bit for bit) held in :attr:`OnlineModel.array`."""
+    n_ints = np.int64(model[0])
+    floats_at = _HEAD + n_ints + np.int64(model[1])
+    ints = model[_HEAD : _HEAD + n_ints].view(np.int64)
+    return ints, model[_HEAD + n_ints : floats_at], model[floats_at:].view(np.float64)
 
 
 @numba.njit(cache=jit_cache_on_disk(), nogil=True)
@@ -95,9 +109,7 @@ def _features_and_risk(
 
 @numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def _risks(
-    ints: npt.NDArray[np.int64],
-    masks: npt.NDArray[np.uint64],
-    floats: FloatArray,
+    model: npt.NDArray[np.uint64],
     states: FloatArray,
     adult_account: FloatArray,
     pairs: FloatArray,
@@ -107,6 +119,7 @@ def _risks(
     ``pairs``, one adult's tallies for all) into column 0 of ``out``, and the two ages of
     its feature row (which the policy reads) into columns 1 and 2: one call for many
     conversations, each scored exactly as alone."""
+    ints, masks, floats = _parts(model)
     row = _tail(floats)[_ROW:_BEFORE]
     for i in range(out.shape[0]):
         out[i, 0] = _features_and_risk(
@@ -117,10 +130,18 @@ def _risks(
 
 
 @numba.njit(cache=jit_cache_on_disk(), nogil=True)
+def _score_one(
+    model: npt.NDArray[np.uint64], state: FloatArray, adult_account: FloatArray, pair: PairFacts
+) -> float:
+    """:func:`_features_and_risk` of one conversation, the model in one array and the pair's
+    facts as held (one array argument, where its two values were two numpy scalars)."""
+    ints, masks, floats = _parts(model)
+    return _features_and_risk(ints, masks, floats, state, adult_account, pair[0], pair[1])
+
+
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def _step(
-    ints: npt.NDArray[np.int64],
-    masks: npt.NDArray[np.uint64],
-    floats: FloatArray,
+    model: npt.NDArray[np.uint64],
     state: FloatArray,
     sender: FloatArray,
     recipient: FloatArray,
@@ -146,6 +167,7 @@ def _step(
     (:func:`~riskscore.model.exit_leaves.max_shift`: 0.0 when no split of the model tells
     the account's features before and after apart, so that their risk is unchanged).
     """
+    ints, masks, floats = _parts(model)
     tail = _tail(floats)
     kept = tail[_KEPT:]  # both accounts' tallies before the event
     k = sender.shape[0]
@@ -175,18 +197,18 @@ def _step(
 def _entry(function: Any, *example: Any) -> Any:
     """Compiled ``function`` for the argument types of ``example``, called without numba's
     dispatch: the dispatcher types every argument on each call to pick a compiled version
-    (about 0.2 us of an event's 4 for :func:`_step`'s 16). Arguments are converted as the
+    (about 0.2 us of an event's 4 for :func:`_step`'s 14). Arguments are converted as the
     dispatcher's would be (an ``int`` where a float goes), but arrays are not checked: the
     callers pass only float64 arrays of one dimension, contiguous and writable, beside the
-    model's own. Without compilation (``NUMBA_DISABLE_JIT=1``) it is ``function``."""
+    model's one. Without compilation (``NUMBA_DISABLE_JIT=1``) it is ``function``."""
     if not isinstance(function, numba.core.dispatcher.Dispatcher):
         return function
     typeof: Any = numba.typeof  # untyped in numba
     return function.compile(tuple(typeof(x) for x in example))
 
 
-#: Examples of the model's three arrays and of a state array, for :func:`_entry`.
-_MODEL = (np.zeros(1, np.int64), np.zeros(1, np.uint64), np.zeros(1))
+#: Examples of the model's array and of a state array, for :func:`_entry`.
+_MODEL = np.zeros(1, np.uint64)
 _ARRAY = np.zeros(1)
 
 
@@ -226,6 +248,7 @@ class OnlineModel:
     __slots__ = (
         "_bounds",
         "_row_risk",
+        "array",
         "columns",
         "floats",
         "ints",
@@ -242,22 +265,28 @@ class OnlineModel:
         # scratch follows the masks; max_shift's scratch, then the calibration and buffers
         # follow the floats (their tail).
         ints, masks, floats = model.trees.packed(self.columns, _N_FEATURES)
-        self.ints = ints
-        self.masks = np.concatenate([masks, scratch(ints)])
+        masks = np.concatenate([masks, scratch(ints)])
         tail = np.zeros(_TAIL)
         tail[:_ROW] = model.calibration.a, model.calibration.b
-        self.floats = np.concatenate([floats, shift_scratch(ints), tail])
+        floats = np.concatenate([floats, shift_scratch(ints), tail])
+        #: The three in one array (:func:`_parts`), for the compiled calls from Python;
+        #: ``ints``, ``masks`` and ``floats`` are views of it.
+        self.array = np.concatenate(
+            [np.array([len(ints), len(masks)], np.uint64), ints.view(np.uint64), masks,
+             floats.view(np.uint64)]
+        )  # fmt: skip
+        self.ints, self.masks, self.floats = plain(_parts)(self.array)
         #: The feature row of the latest :meth:`step` or :meth:`score` (a view).
         self.row = self.floats[self.floats.shape[0] - _TAIL + _ROW :][:_N_FEATURES]
         self.model = model
         #: How fast the calibration's ``a * margin + b`` moves with the margin.
         self.slope = abs(float(model.calibration.a))
-        #: ``step(ints, masks, floats, state, sender_tallies, recipient_tallies, pair_facts,
-        #: novel, side, ts, sender_age, recipient_age, channel, event, tz_offset, room_size)
+        #: ``step(array, state, sender_tallies, recipient_tallies, pair_facts, novel, side,
+        #: ts, sender_age, recipient_age, channel, event, tz_offset, room_size)
         #: -> (risk, code, shift)``: one event applied and scored, the feature row in
-        #: :attr:`row` (the compiled call; the caller passes this model's three arrays, and
+        #: :attr:`row` (the compiled call; the caller passes this model's :attr:`array`, and
         #: float64 arrays of one dimension, contiguous and writable, for the others).
-        self.step = _entry(_step, *_MODEL, *[_ARRAY] * 4, 0, 0, 0, 0.0, 0.0, 0, 0, 0.0, 0)
+        self.step = _entry(_step, _MODEL, *[_ARRAY] * 4, 0, 0, 0, 0.0, 0.0, 0, 0, 0.0, 0)
         # score's compiled call, loaded at its first use (most scorers never re-score)
         self._row_risk: Any = None
         # (limit, below, above) of stays_below: the formula is not needed for a limit's
@@ -270,20 +299,15 @@ class OnlineModel:
         """Calibrated risk and feature row (the :attr:`row` buffer) of a conversation,
         given its adult's account."""
         pair = conv.pair
-        row_risk = self._row_risk
+        if pair is None:  # a restored conversation whose pair's facts are not held
+            pair = np.full(2, _INF)
         if adult is None:  # the dispatcher, for the read-only tallies of an account not held
-            row_risk = _features_and_risk
-        elif row_risk is None:
-            row_risk = self._row_risk = _entry(_features_and_risk, *_MODEL, *[_ARRAY] * 2, 0.0, 0.0)
-        risk = row_risk(
-            self.ints,
-            self.masks,
-            self.floats,
-            conv.state,
-            _NO_ACCOUNT if adult is None else adult.tallies,
-            _INF if pair is None else pair[0],
-            _INF if pair is None else pair[1],
-        )
+            risk = _score_one(self.array, conv.state, _NO_ACCOUNT, pair)
+        else:
+            row_risk = self._row_risk
+            if row_risk is None:
+                row_risk = self._row_risk = _entry(_score_one, _MODEL, *[_ARRAY] * 3)
+            risk = row_risk(self.array, conv.state, adult.tallies, pair)
         return risk, self.row
 
     def risks(
@@ -293,7 +317,7 @@ class OnlineModel:
         3)) of conversations whose states are the rows of ``states`` and the facts of whose
         pairs are the rows of ``pairs``, all of adult ``adult``: each risk equals
         :meth:`score` of that conversation (:attr:`row` is left with the last one's row)."""
-        _risks(self.ints, self.masks, self.floats, states, adult.tallies, pairs, out)
+        _risks(self.array, states, adult.tallies, pairs, out)
 
     def stays_below(self, risk: float, slack: float, limit: float) -> bool:
         """Whether a row that scored ``risk`` still scores below ``limit`` when its margin

@@ -187,7 +187,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
         self._max_accounts = 2 * self.max_conversations
         linear = self._linear = OnlineModel(model)
         self._score, self._step = linear.score, linear.step
-        self._ints, self._masks, self._floats = linear.ints, linear.masks, linear.floats
+        self._model_array = linear.array
         # The policy's one tier rule on plain floats; below min_review nothing can alert.
         self._decide = self.policy.decide_one
         self._min_review = self.policy.min_review
@@ -264,31 +264,34 @@ class OnlineScorer(Rescoring, ShadowScoring):
         # or accounts) is forgotten before it is applied, as if an earlier event had
         # expired it: the event starts afresh whichever event moved the clock first.
         horizon = ts - self.idle_expiry_s
-        room_id = None
-        room_time = rooms.get(cid) if rooms else None
-        if room_time is not None and room_time >= horizon:  # the event belongs to its pair
-            room_id = cid
-            cid = pair_conversation_id(cid, sender_id, recipient_id)
-        elif rooms and isinstance(cid, str) and PAIR_ID_SEPARATOR in cid:
-            self._refuse_a_pair_id(cid, sender_id, recipient_id, row, horizon)
+        room_id = room_time = None
+        if rooms:  # most streams have no group room: one test for them
+            room_time = rooms.get(cid)
+            if room_time is not None and room_time >= horizon:  # the event belongs to its pair
+                room_id = cid
+                cid = pair_conversation_id(cid, sender_id, recipient_id)
+            elif isinstance(cid, str) and PAIR_ID_SEPARATOR in cid:
+                self._refuse_a_pair_id(cid, sender_id, recipient_id, row, horizon)
         conv = idle = conversations.get(cid)
         if conv is not None and conv.max_ts < horizon:
             conv = None
         else:
             idle = None
-        if conv is not None and room_id is not None:
-            self._refuse_another_pair(cid, conv, room_id, row)
-        elif room_id is not None and cid in rooms and rooms[cid] >= horizon:
-            raise pair_id_clash_at(cid, row)  # a pair id that is a live room's id
-        if conv is not None and not (
-            (sender_id == conv.initiator and recipient_id == conv.responder)
-            or (sender_id == conv.responder and recipient_id == conv.initiator)
-        ):  # a third account: the conversation becomes a group room
-            if room_id is not None:  # two pairs of a room derive one pair id (batch refuses)
-                raise pair_id_clash_at(cid, row, room_id)
-            room_id = cid
-            cid = self._open_room(cid, conv, sender_id, recipient_id, ts, row, horizon)
-            conv = None
+        if room_id is not None:
+            if conv is not None:
+                self._refuse_another_pair(cid, conv, room_id, row)
+            elif cid in rooms and rooms[cid] >= horizon:
+                raise pair_id_clash_at(cid, row)  # a pair id that is a live room's id
+        side = 1  # the sender is the initiator (of a new conversation, the first sender)
+        if conv is not None and (sender_id != conv.initiator or recipient_id != conv.responder):
+            if sender_id == conv.responder and recipient_id == conv.initiator:
+                side = 0  # the responder
+            else:  # a third account: the conversation becomes a group room
+                if room_id is not None:  # two pairs of a room derive one pair id (batch refuses)
+                    raise pair_id_clash_at(cid, row, room_id)
+                room_id = cid
+                cid = self._open_room(cid, conv, sender_id, recipient_id, ts, row, horizon)
+                conv = None
         if conv is None:
             idle_room = room_id is None and room_time is not None
             if idle is not None or idle_room:
@@ -298,12 +301,10 @@ class OnlineScorer(Rescoring, ShadowScoring):
             self._pair_convs.join(cid, conv)
             if room_id is not None:
                 self._join_room(room_id, cid, conv)
-            side = 1
             self._index(sender_id, cid)  # the initiator: the adult before any age is known
             if len(conversations) > self.max_conversations:
                 self._evict_oldest()
         else:
-            side = 1 if sender_id == conv.initiator else 0
             if ts < conv.max_ts:
                 if conv.max_ts - ts > self.reorder_tolerance_s:
                     raise self._too_late(ts, cid, conv.max_ts, row)
@@ -345,9 +346,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
             self.n_contacts_capped += 1
         # One compiled call: tallies, pair facts, the kernel's update, features and risk.
         risk, code, shift = self._step(
-            self._ints,
-            self._masks,
-            self._floats,
+            self._model_array,
             conv.state,
             sender.tallies,
             recipient.tallies,
@@ -362,7 +361,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
             tz,
             room,
         )
-        conv.adult_i = bool(code & ADULT_IS_INITIATOR)
+        conv.adult_i = code >= ADULT_IS_INITIATOR  # its highest bit: a bool with no call
         conv.max_ts = ts
         conv.risk = risk
         conv.slack = 0.0
