@@ -157,6 +157,30 @@ def test_compare_matches_decisions_of_a_stream_queue_with_a_group_room(
     assert matched in capsys.readouterr().out
 
 
+def test_compare_alerts_files_of_score_match_decisions_of_a_stream_queue(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``compare --alerts --shadow-alerts --queue`` given the alerts files of ``riskscore
+    score`` (which hold conversation 6 as ``"6"`` beside the room's pair id) matches the
+    decision on the case the queue files as 6. Was: "1 about other conversations"."""
+    events = _events(6, 9)
+    source = write_jsonl(tmp_path / "events.jsonl", events)
+    policy, queue, out = tmp_path / "policy.toml", tmp_path / "queue.sqlite", tmp_path / "out"
+    policy.write_text(POLICY, encoding="utf-8")
+    _stream(queue, policy, events, monkeypatch)
+    _decide_all(queue)
+    score = ["score", str(source), "--out", str(out), "--format", "jsonl"]
+    assert main([*score, "--policy", str(policy), "--shadow-model", "default"]) == 0
+    assert '"conversation_id":"6"' in (out / "alerts.jsonl").read_text(encoding="utf-8")
+    capsys.readouterr()
+    files = ["--alerts", str(out / "alerts.jsonl"), "--shadow-alerts"]
+    assert (
+        main(["compare", *files, str(out / "shadow" / "alerts.jsonl"), "--queue", str(queue)]) == 0
+    )
+    matched = "2 actioned or escalated, 0 dismissed (0 about other conversations)"
+    assert matched in capsys.readouterr().out
+
+
 def test_learning_from_a_stream_queue_with_a_group_room_finds_its_conversations(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

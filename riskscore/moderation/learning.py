@@ -94,7 +94,9 @@ class DecisionLabels:
         """The labels with each id that is none of ``conversations`` (ids as the queue
         files them, :func:`~riskscore.io.given_ids.given_conversation_ids`) under its alias
         that is one: a case the online scorer filed under a room's id while the room held
-        two accounts labels the pair batch scoring names by its pair id. Two ids of one
+        two accounts labels the pair batch scoring names by its pair id; an integer id
+        labels its decimal text (as an alerts file of ``riskscore score`` holds it where
+        the ids are text) when only that is one of ``conversations``. Two ids of one
         conversation are labelled as one, by the rule of :func:`labels_from_queue`
         (positive when either is, else excluded when either is open).
 
@@ -104,6 +106,9 @@ class DecisionLabels:
         ...                         {9: frozenset({"9|a|b"})})
         >>> labels.on(["9|a|b", "6"]).positive
         frozenset({'9|a|b'})
+        >>> DecisionLabels(frozenset({6}), frozenset(), frozenset(), frozenset()).on(
+        ...     ["9|a|b", "6"]).positive
+        frozenset({'6'})
         """
         known = set(conversations)
 
@@ -120,7 +125,12 @@ class DecisionLabels:
         return DecisionLabels(positive, negative, excluded, from_reports, self.aliases)
 
     def _aliases(self, conversation: Any) -> list[Any]:
-        return sorted(self.aliases.get(conversation, ()), key=repr)  # one order, every run
+        aliases = sorted(self.aliases.get(conversation, ()), key=repr)  # one order, every run
+        if type(conversation) is int:
+            # its decimal text, as batch scoring writes an integer id where the ids are text
+            # (a group room's pair ids, an id beyond int64): an alerts file of `score`
+            aliases.append(str(conversation))
+        return aliases
 
     def counts(self) -> dict[str, int]:
         """Sizes of each set."""
