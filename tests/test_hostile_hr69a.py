@@ -125,6 +125,25 @@ def _decide_all(queue: Path, outcome: Any = "actioned") -> None:
             q.decide(adult, chosen, moderator="m1", token=shown.token)
 
 
+def _decided_stream_then_shadow_run(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    events: list[Event],
+    source: Path,
+    chunked: bool = False,
+) -> tuple[Path, Path, Path]:
+    """``stream --queue`` of ``events`` with every case decided, then ``score --shadow-model
+    default`` of ``source`` (out of core with ``chunked``); the policy, queue and out dir."""
+    policy, queue, out = tmp_path / "policy.toml", tmp_path / "queue.sqlite", tmp_path / "out"
+    policy.write_text(POLICY, encoding="utf-8")
+    _stream(queue, policy, events, monkeypatch)
+    _decide_all(queue)
+    score = ["score", str(source), "--out", str(out), "--format", "jsonl"]
+    options = ["--policy", str(policy), "--shadow-model", "default"]
+    assert main([*score, *options, *(["--chunk-rows", "7"] if chunked else [])]) == 0
+    return policy, queue, out
+
+
 @pytest.mark.parametrize("chunked", [False, True], ids=["in-memory", "out-of-core"])
 def test_compare_matches_decisions_of_a_stream_queue_with_a_group_room(
     tmp_path: Path,
@@ -141,13 +160,9 @@ def test_compare_matches_decisions_of_a_stream_queue_with_a_group_room(
         source = _parquet(tmp_path / "events.parquet", events, pa.int64())
     else:
         source = write_jsonl(tmp_path / "events.jsonl", events)
-    policy, queue, out = tmp_path / "policy.toml", tmp_path / "queue.sqlite", tmp_path / "out"
-    policy.write_text(POLICY, encoding="utf-8")
-    _stream(queue, policy, events, monkeypatch)
-    _decide_all(queue)
-    score = ["score", str(source), "--out", str(out), "--format", "jsonl"]
-    options = ["--policy", str(policy), "--shadow-model", "default"]
-    assert main([*score, *options, *(["--chunk-rows", "7"] if chunked else [])]) == 0
+    policy, queue, out = _decided_stream_then_shadow_run(
+        tmp_path, monkeypatch, events, source, chunked
+    )
     capsys.readouterr()
     assert main(["compare", "--shadow-run", str(out), "--queue", str(queue)]) == 0
     matched = "2 actioned or escalated, 0 dismissed (0 about other conversations)"
@@ -165,12 +180,7 @@ def test_compare_alerts_files_of_score_match_decisions_of_a_stream_queue(
     decision on the case the queue files as 6. Was: "1 about other conversations"."""
     events = _events(6, 9)
     source = write_jsonl(tmp_path / "events.jsonl", events)
-    policy, queue, out = tmp_path / "policy.toml", tmp_path / "queue.sqlite", tmp_path / "out"
-    policy.write_text(POLICY, encoding="utf-8")
-    _stream(queue, policy, events, monkeypatch)
-    _decide_all(queue)
-    score = ["score", str(source), "--out", str(out), "--format", "jsonl"]
-    assert main([*score, "--policy", str(policy), "--shadow-model", "default"]) == 0
+    _, queue, out = _decided_stream_then_shadow_run(tmp_path, monkeypatch, events, source)
     assert '"conversation_id":"6"' in (out / "alerts.jsonl").read_text(encoding="utf-8")
     capsys.readouterr()
     files = ["--alerts", str(out / "alerts.jsonl"), "--shadow-alerts"]
