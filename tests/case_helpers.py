@@ -78,3 +78,17 @@ def score_then_stream(
         return sorted(
             ((i.kind, i.conversation_id, i.adult_id, i.child_id) for i in q.items()), key=repr
         )
+
+
+def assert_compare_matches_both_decisions(
+    capsys: pytest.CaptureFixture[str], out: Path, queue: Path, source: Path, policy: Path
+) -> None:
+    """``compare --shadow-run OUT --queue`` and ``compare --events SOURCE --queue`` each
+    match the queue's two decisions (2 actioned, none about other conversations)."""
+    capsys.readouterr()
+    assert main(["compare", "--shadow-run", str(out), "--queue", str(queue)]) == 0
+    matched = "2 actioned or escalated, 0 dismissed (0 about other conversations)"
+    assert matched in capsys.readouterr().out
+    events_option = ["--events", str(source), "--policy", str(policy)]
+    assert main(["compare", "default", "default", *events_option, "--queue", str(queue)]) == 0
+    assert matched in capsys.readouterr().out

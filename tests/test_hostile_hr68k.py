@@ -18,7 +18,7 @@ from typing import Final
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from case_helpers import POLICY, events_of, score_then_stream
+from case_helpers import POLICY, assert_compare_matches_both_decisions, events_of, score_then_stream
 
 from riskscore import read_messages
 from riskscore.batch.score import load_model
@@ -122,13 +122,7 @@ def test_compare_matches_decisions_on_a_batch_queue_with_ids_beyond_int64(
     options = ["--policy", str(policy), "--shadow-model", "default"]
     assert main([*score, *options, *(["--chunk-rows", "7"] if chunked else [])]) == 0
     _decide_all(queue)
-    capsys.readouterr()
-    assert main(["compare", "--shadow-run", str(out), "--queue", str(queue)]) == 0
-    matched = "2 actioned or escalated, 0 dismissed (0 about other conversations)"
-    assert matched in capsys.readouterr().out
-    events_option = ["--events", str(source), "--policy", str(policy)]
-    assert main(["compare", "default", "default", *events_option, "--queue", str(queue)]) == 0
-    assert matched in capsys.readouterr().out
+    assert_compare_matches_both_decisions(capsys, out, queue, source, policy)
 
 
 def test_a_shadow_summary_naming_other_columns_as_decimal_is_refused_by_name(

@@ -19,7 +19,15 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from case_helpers import POLICY, T0, Event, events_of, score_then_stream, write_jsonl
+from case_helpers import (
+    POLICY,
+    T0,
+    Event,
+    assert_compare_matches_both_decisions,
+    events_of,
+    score_then_stream,
+    write_jsonl,
+)
 from online_helpers import adult_child_messages
 
 from riskscore import read_messages
@@ -163,13 +171,7 @@ def test_compare_matches_decisions_of_a_stream_queue_with_a_group_room(
     policy, queue, out = _decided_stream_then_shadow_run(
         tmp_path, monkeypatch, events, source, chunked
     )
-    capsys.readouterr()
-    assert main(["compare", "--shadow-run", str(out), "--queue", str(queue)]) == 0
-    matched = "2 actioned or escalated, 0 dismissed (0 about other conversations)"
-    assert matched in capsys.readouterr().out
-    events_option = ["--events", str(source), "--policy", str(policy)]
-    assert main(["compare", "default", "default", *events_option, "--queue", str(queue)]) == 0
-    assert matched in capsys.readouterr().out
+    assert_compare_matches_both_decisions(capsys, out, queue, source, policy)
 
 
 def test_compare_alerts_files_of_score_match_decisions_of_a_stream_queue(
