@@ -114,6 +114,7 @@ from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S, FutureLimit
 from riskscore.io.validate import Errors, check_errors
 from riskscore.model import RiskModel, load_model
 from riskscore.policy import Alert, AlertPolicy
+from riskscore.policy.alerts import given_alerts
 
 __all__ = ["DEFAULT_CHUNK_ROWS", "OutOfCoreResult", "iter_conversation_chunks", "score_parquet"]
 
@@ -131,7 +132,10 @@ class OutOfCoreResult:
     n_events, n_conversations, n_chunks : int
         Events read, conversations scored, chunks processed.
     alerts : list of Alert
-        Alerts, urgent first, then by decreasing risk.
+        Alerts, urgent first, then by decreasing risk, their ids as given
+        (:func:`riskscore.policy.alerts.given_alerts`, by ``decimal_id_columns``), as
+        :attr:`riskscore.batch.ScoreResult.alerts`; the alerts file holds such ids as
+        decimal text.
     partitioned : bool
         Whether the input was not sorted by conversation and was range-partitioned first.
     n_quarantined : int
@@ -366,7 +370,7 @@ def score_parquet(
         n_events=scored.n_events,
         n_conversations=scored.n_conversations,
         n_chunks=scored.n_chunks,
-        alerts=alerts,
+        alerts=given_alerts(alerts, decimal_ids),
         partitioned=not sorted_input,
         n_quarantined=quarantine.n_rows,
         quarantine_path=None if quarantine_path is None else stage.final(QUARANTINE_NAME),

@@ -42,6 +42,7 @@ from riskscore.io.validate import check_errors
 from riskscore.model import load_model
 from riskscore.model.scores import ScoreTable
 from riskscore.policy import Alert, AlertPolicy, policy_or_default, scores_table
+from riskscore.policy.alerts import given_alerts
 
 __all__ = [
     "QUARANTINE_NAME",
@@ -100,6 +101,10 @@ class ScoreResult:
     """What :func:`score_events` produced."""
 
     scores: ScoreTable
+    #: The alerts, their ids as given (:func:`riskscore.policy.alerts.given_alerts`, by
+    #: :attr:`decimal_id_columns`): as an online scorer holds the same events' ids, so that
+    #: ``ReviewQueue.add_alerts(result.alerts)`` files them as ``riskscore stream --queue``
+    #: does (the alerts file holds such ids as decimal text, one type per column).
     alerts: list[Alert]
     scores_path: Path
     alerts_path: Path
@@ -212,7 +217,7 @@ def score_events(
         quarantine_path = stage.final(QUARANTINE_NAME)
     return ScoreResult(
         scores=scores,
-        alerts=alerts,
+        alerts=given_alerts(alerts, messages.decimal_id_columns),
         scores_path=scores_path,
         alerts_path=alerts_path,
         n_events=len(messages),

@@ -23,7 +23,6 @@ import math
 import sqlite3
 import time
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import replace
 from typing import Any, Final, NamedTuple
 
 import numpy as np
@@ -56,6 +55,7 @@ from riskscore.moderation.queue_rows import (
 )
 from riskscore.moderation.user_reports import UserReport
 from riskscore.policy import Alert, AlertPolicy, Tier
+from riskscore.policy.alerts import given_alerts
 
 __all__ = [
     "MAX_AHEAD_S",
@@ -475,15 +475,6 @@ def batch_items(
     def account(value: Any) -> Any:
         return given_id(value, accounts)
 
-    given_alerts = [
-        replace(
-            a,
-            conversation_id=conversation(a.conversation_id),
-            adult_id=account(a.adult_id),
-            child_id=account(a.child_id),
-        )
-        for a in alerts
-    ]
     risk = np.where(np.isnan(events.risk), 0.0, events.risk)
     reports = [
         UserReport(
@@ -497,4 +488,4 @@ def batch_items(
             risk.tolist(), strict=True,
         )
     ]  # fmt: skip
-    return given_alerts, reports
+    return given_alerts(alerts, decimal_ids), reports

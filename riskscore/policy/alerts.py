@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
+from riskscore.io.given_ids import ACCOUNT_ID_COLUMNS, given_id
 from riskscore.io.json_lines import json_dumps
 from riskscore.io.raw import as_python_value
 from riskscore.model.scores import Reason
 from riskscore.policy.bands import Tier
 
-__all__ = ["ALERT_FIELDS", "LATER_ALERT_FIELDS", "Alert", "alert_changes"]
+__all__ = ["ALERT_FIELDS", "LATER_ALERT_FIELDS", "Alert", "alert_changes", "given_alerts"]
 
 #: The fields of an alert record, in the order every alert writer writes them
 #: (:meth:`Alert.to_dict`; ``reasons`` items are feature, value, contribution, description
@@ -170,6 +171,35 @@ def alert_changes(
     """
     ref, cand = dict.fromkeys(reference), dict.fromkeys(candidate)
     return tuple(c for c in cand if c not in ref), tuple(c for c in ref if c not in cand)
+
+
+def given_alerts(alerts: Iterable[Alert], decimal_id_columns: Collection[str]) -> list[Alert]:
+    """``alerts`` of a batch job with their ids as given, as an online scorer holds the
+    same events' ids and the review queue files them: the ids of the events' columns
+    ``decimal_id_columns`` (:attr:`riskscore.MessageTable.decimal_id_columns`: integers
+    held as decimal text, one being beyond int64 or a group room's pair id beside them)
+    as those integers again (:func:`~riskscore.io.given_ids.given_id`); text ids stay
+    text (``"6"`` is not ``6``), and so do pair ids. The one rule of
+    :attr:`riskscore.batch.ScoreResult.alerts`, of out-of-core results and of
+    ``riskscore score --queue``; the alerts files keep the text (one type per column).
+
+    Examples
+    --------
+    >>> a = Alert("6", "1", "2", 12.0, "all", 0.9, Tier.REVIEW)
+    >>> [(x.conversation_id, x.adult_id) for x in given_alerts([a], ("conversation_id",))]
+    [(6, '1')]
+    """
+    conversations = "conversation_id" in decimal_id_columns
+    accounts = any(name in decimal_id_columns for name in ACCOUNT_ID_COLUMNS)
+    return [
+        replace(
+            a,
+            conversation_id=given_id(a.conversation_id, conversations),
+            adult_id=given_id(a.adult_id, accounts),
+            child_id=given_id(a.child_id, accounts),
+        )
+        for a in alerts
+    ]
 
 
 def _finite(value: float) -> float | None:
