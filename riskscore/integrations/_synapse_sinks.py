@@ -27,7 +27,7 @@ from riskscore.integrations._synapse_config import SynapseConfig
 from riskscore.integrations._synapse_log import EventWarnings
 from riskscore.integrations._synapse_mapping import EventTranslator
 from riskscore.integrations._synapse_store import RoomStore
-from riskscore.io.private import append_private_lines
+from riskscore.io.private import FifoAppendTimeoutError, append_private_lines
 from riskscore.io.shown_ids import shown_id
 from riskscore.model.scores import reason_texts
 from riskscore.moderation.item_facts import alert_facts, older_role, younger_account_text
@@ -173,6 +173,7 @@ class AlertSinks:
             lines = [a.to_json(matrix=context) for a, context in alerts]
             append_private_lines(path, lines, wait_s=FIFO_WAIT_S)
         except OSError as exc:
+            alerts = alerts[_written(exc) :]  # a FIFO's reader stalled: those before are in
             self.n_jsonl_failed += len(alerts)
             logger.error(
                 "riskscore: could not append %s on conversation(s) %s to %s: %s",
@@ -189,10 +190,11 @@ class AlertSinks:
         try:
             append_private_lines(path, lines, wait_s=FIFO_WAIT_S)
         except OSError as exc:
-            self.n_events_log_failed += len(lines)
+            failed = len(lines) - _written(exc)
+            self.n_events_log_failed += failed
             logger.error(
                 "riskscore: could not append %d events to the events log %s: %s",
-                len(lines),
+                failed,
                 path,
                 one_line(str(exc)),
             )
@@ -207,7 +209,7 @@ class AlertSinks:
         except OSError as exc:
             logger.error(
                 "riskscore: could not append %d shadow alerts to %s: %s",
-                len(lines),
+                len(lines) - _written(exc),
                 path,
                 one_line(str(exc)),
             )
@@ -291,6 +293,12 @@ class AlertSinks:
                 },
             }
         )
+
+
+def _written(exc: OSError) -> int:
+    """The records an append that failed wrote whole: those before a FIFO's reader stalled
+    (:class:`~riskscore.io.private.FifoAppendTimeoutError`), else none (a file cut back)."""
+    return exc.written if isinstance(exc, FifoAppendTimeoutError) else 0
 
 
 def _open_queue(path: Path, wait_s: float | None) -> ReviewQueue:
