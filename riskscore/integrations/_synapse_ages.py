@@ -28,7 +28,7 @@ from riskscore.io.raw import as_python_value, show
 from riskscore.io.time_zones import offset_min_at, time_zone
 from riskscore.io.tz_offsets import one_tz_offset_problem
 
-__all__ = ["AgeSource", "Profile", "make_age_source", "user_clock"]
+__all__ = ["AgeLookupError", "AgeSource", "Profile", "make_age_source", "user_clock"]
 
 # The module's logger: records keep the name operators filter on.
 logger = logging.getLogger("riskscore.integrations.synapse")
@@ -61,6 +61,15 @@ LookupFn = Callable[
     "Profile | tuple[float | None, int | None] | tuple[float | None, int | None, str | None] "
     "| None",
 ]
+
+
+class AgeLookupError(SynapseConfigError):
+    """The configured age source could not give one user's profile (an SQLite table listing
+    the user twice, a callable that raised or returned what is no profile): the message
+    names the user and the problem, in one line."""
+
+    def __init__(self, msg: str) -> None:
+        super().__init__(msg, ())
 
 
 class _OffsetError(ValueError):
@@ -147,16 +156,30 @@ class AgeSource:
         self._lookup = lookup
 
     def get(self, user_id: str) -> Profile:
-        """The user's profile; unknown fields are None. A failing lookup raises."""
-        found = self._lookup(user_id)
-        if found is None:
-            return UNKNOWN
-        if not isinstance(found, tuple) or len(found) not in (2, 3):
-            raise ValueError(
-                f"the age source returned {show(found)} for {user_id!r}: expected None, a "
-                "Profile, (age, tz_offset_min) or (age, tz_offset_min, time_zone)"
-            )
-        return _profile(user_id, *found)
+        """The user's profile; unknown fields are None.
+
+        Raises
+        ------
+        AgeLookupError
+            The lookup failed or returned what is no profile (naming the user).
+        """
+        try:
+            found = self._lookup(user_id)
+            if found is None:
+                return UNKNOWN
+            if not isinstance(found, tuple) or len(found) not in (2, 3):
+                raise ValueError(
+                    f"the age source returned {show(found)}: expected None, a Profile, "
+                    "(age, tz_offset_min) or (age, tz_offset_min, time_zone)"
+                )
+            return _profile(user_id, *found)
+        except Exception as exc:  # a callable's own error, SQLite's, a value refused
+            problem = exc.msg if isinstance(exc, SynapseConfigError) else str(exc)
+            if not isinstance(exc, (SynapseConfigError, ValueError)):
+                problem = f"{type(exc).__name__}: {problem}"
+            raise AgeLookupError(
+                f"the declared age of user {user_id!r} could not be read: {one_line(problem)}"
+            ) from None
 
 
 class _CsvLookup:

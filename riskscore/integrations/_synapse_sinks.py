@@ -45,6 +45,11 @@ QUEUE_REFUSED = "alerts refused by the review queue"
 #: waiting (:func:`~riskscore.io.private.append_private_lines`): a reader that stalled held
 #: the module's writes, and so its shutdown, for ever.
 FIFO_WAIT_S: Final = 5.0
+#: Notices waiting to be posted to the moderation room, at most: a room that does not
+#: answer (a remote server down) let them grow without bound while alerts went on.
+MAX_NOTICES: Final = 1_000
+#: Kind of warning about a notice not queued for the moderation room (rate-limited).
+NOTICES_DROPPED = "moderation room notices not posted (their queue full)"
 
 
 class AlertSinks:
@@ -72,7 +77,10 @@ class AlertSinks:
         """The sinks' counters, and the writer of the review queue, opened in the thread
         that writes to it (:mod:`riskscore.moderation.queue_writer`)."""
         self.n_queue_refused = self.n_jsonl_failed = self.n_events_log_failed = 0
+        self.n_shadow_alerts = 0
         self._notices: deque[tuple[Alert, dict[str, Any]]] = deque()  # to post, in order
+        #: Notices never posted: their queue full (:data:`MAX_NOTICES`), or left at shutdown.
+        self.n_notices_dropped = 0
         self._posting = False
         path = self._settings.review_queue
         self._writer = QueueWriter(
@@ -81,6 +89,17 @@ class AlertSinks:
             on_refused=self._queue_refused,
             logger=logger,
         )
+
+    def _sink_stats(self) -> dict[str, int]:
+        """The sinks' counters, for the module's ``stats()``."""
+        return {
+            "queue_refused": self.n_queue_refused,
+            "queue_held": self._writer.held[0],
+            "jsonl_failed": self.n_jsonl_failed,
+            "events_log_failed": self.n_events_log_failed,
+            "shadow_alerts": self.n_shadow_alerts,
+            "notices_dropped": self.n_notices_dropped,
+        }
 
     async def _emit(self, alert: Alert, context: dict[str, Any]) -> None:
         """Send an alert: to the alerts file and the review queue in a thread (a full disk,
@@ -92,6 +111,18 @@ class AlertSinks:
         self._sending.append(job)  # a shutdown before the thread sends it sends it
         await self._api.defer_to_thread(self._send, job)
         if self._settings.moderation_room is not None:
+            if len(self._notices) >= MAX_NOTICES:
+                self.n_notices_dropped += 1
+                self.warnings.warn(
+                    NOTICES_DROPPED,
+                    logging.ERROR,
+                    "riskscore: the notice of the alert on conversation %s is not posted to "
+                    "the moderation room: %d notices wait for it already (it is in the alerts "
+                    "file and the review queue when configured)",
+                    shown_id(alert.conversation_id),
+                    len(self._notices),
+                )
+                return
             self._notices.append(job)
             if not self._posting:
                 self._posting = True
@@ -148,9 +179,19 @@ class AlertSinks:
         except Exception:
             logger.exception("riskscore: could not add the alert to the review queue")
 
-    def _log_not_queued(self) -> None:
-        """At shutdown: the alerts still held (the queue locked past its busy timeout) are
-        lost to the queue; one line says how many and of which conversations."""
+    def _log_not_sent(self) -> None:
+        """At shutdown: the notices not posted yet are dropped (the server stops), and the
+        alerts still held (the queue locked past its busy timeout) are lost to the queue;
+        one line each says how many and of which conversations."""
+        if self._notices:
+            self.n_notices_dropped += len(self._notices)
+            logger.warning(
+                "riskscore: %s not posted to the moderation room at shutdown (conversation(s) "
+                "%s; in the alerts file and the review queue when configured)",
+                plural(len(self._notices), "alert notice"),
+                ", ".join(sorted({shown_id(a.conversation_id) for a, _ in self._notices})),
+            )
+            self._notices.clear()
         held = self._writer.held_alerts()
         if held:
             logger.error(
