@@ -29,6 +29,7 @@ from riskscore.integrations._synapse_ages import AgeSource, make_age_source
 from riskscore.integrations._synapse_config import AgeSourceConfig
 from riskscore.integrations.synapse import RiskscoreModule
 from riskscore.io.private import FifoAppendTimeoutError, append_private_lines
+from riskscore.moderation.queue import ReviewQueue
 
 
 @contextmanager
@@ -255,3 +256,35 @@ def test_a_room_facts_file_it_cannot_write_is_counted_and_the_invite_still_score
     )
     assert not any(r.exc_info for r in caplog.records)
     assert store.status("!dm:x") == (True, True)
+
+
+class _Full(ReviewQueue):
+    """A review queue on a full disk: each write of alerts fails as SQLite fails it."""
+
+    def add_alerts(self, *_: Any, **__: Any) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+
+def test_a_review_queue_that_cannot_take_an_alert_is_one_line_and_counted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Was: a review queue on a full disk (or read-only) lost each alert to the queue with
+    "could not add the alert to the review queue" and a traceback, which named neither the
+    alert nor the error, and no counter said how many were lost. Now one line names them,
+    the queue and the error, and ``stats()["queue_failed"]`` counts them."""
+    monkeypatch.setattr(sinks, "ReviewQueue", _Full)
+    module, db, jsonl = _sinks(tmp_path)
+    _chat(module)
+    (alert, context), _ = module._process(100)
+    with caplog.at_level(logging.ERROR, logger="riskscore.integrations.synapse"):
+        _run(module._emit(alert, context))
+    (line,) = caplog.records
+    assert line.getMessage() == (
+        "riskscore: could not add 1 alert on conversation(s) @adult:x|@kid:x to the review "
+        f"queue {db}: OperationalError: database or disk is full (in the alerts file when "
+        "one is configured)"
+    )
+    assert not line.exc_info
+    assert module.stats()["queue_failed"] == 1
+    assert module.stats()["queue_held"] == 0
+    assert len(_read_jsonl(jsonl)) == 1

@@ -8,6 +8,7 @@ the moderators' Matrix room, created or joined on first use. :class:`AlertSinks`
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -68,6 +69,7 @@ class AlertSinks:
     _sending: list[tuple[Alert, dict[str, Any]]]
     n_alerts: int
     n_queue_refused: int
+    n_queue_failed: int
     n_jsonl_failed: int
     n_events_log_failed: int
     n_shadow_alerts: int
@@ -77,7 +79,7 @@ class AlertSinks:
         """The sinks' counters, and the writer of the review queue, opened in the thread
         that writes to it (:mod:`riskscore.moderation.queue_writer`)."""
         self.n_queue_refused = self.n_jsonl_failed = self.n_events_log_failed = 0
-        self.n_shadow_alerts = 0
+        self.n_shadow_alerts = self.n_queue_failed = 0
         self._notices: deque[tuple[Alert, dict[str, Any]]] = deque()  # to post, in order
         #: Notices never posted: their queue full (:data:`MAX_NOTICES`), or left at shutdown.
         self.n_notices_dropped = 0
@@ -95,6 +97,7 @@ class AlertSinks:
         return {
             "queue_refused": self.n_queue_refused,
             "queue_held": self._writer.held[0],
+            "queue_failed": self.n_queue_failed,
             "jsonl_failed": self.n_jsonl_failed,
             "events_log_failed": self.n_events_log_failed,
             "shadow_alerts": self.n_shadow_alerts,
@@ -172,12 +175,23 @@ class AlertSinks:
 
     def _flush_queue(self) -> None:
         """Queue the alerts held, in this thread; a failure other than a lock (the queue's
-        file unusable) loses the alert it met to the queue alone (logged), and never stops
-        a checkpoint or the shutdown."""
+        file unusable: a full disk, a read-only file) loses the alerts it met to the queue
+        alone, counted and one line naming them and the error, and never stops a
+        checkpoint or the shutdown."""
         try:
             self._writer.flush()
-        except Exception:
-            logger.exception("riskscore: could not add the alert to the review queue")
+        except Exception as exc:
+            lost = self._writer.dropped
+            self.n_queue_failed += len(lost)
+            logger.error(
+                "riskscore: could not add %s on conversation(s) %s to the review queue %s: "
+                "%s (in the alerts file when one is configured)",
+                plural(len(lost), "alert"),
+                ", ".join(sorted({shown_id(a.conversation_id) for a in lost})),
+                self._settings.review_queue,
+                one_line(f"{type(exc).__name__}: {exc}"),
+                exc_info=not isinstance(exc, (sqlite3.Error, OSError)),  # else a fault of ours
+            )
 
     def _log_not_sent(self) -> None:
         """At shutdown: the notices not posted yet are dropped (the server stops), and the

@@ -124,9 +124,9 @@ class RiskscoreModule(AlertSinks):
     n_queue_refused : int
         Alerts the review queue refused (dated over a day ahead of the clock, or outside
         their events' times): each counted and warned about in one line, not queued.
-    n_jsonl_failed, n_events_log_failed : int
-        Alerts and events a JSON lines file could not take (a full disk, a directory in
-        its place): counted, and each batch of them one line in the log.
+    n_jsonl_failed, n_events_log_failed, n_queue_failed : int
+        Alerts and events a JSON lines file (or the review queue) could not take (a full
+        disk, a directory in its place): counted, and each batch of them one line in the log.
     n_notices_dropped : int
         Moderation room notices never posted (their queue full, or left at shutdown).
     warnings : EventWarnings

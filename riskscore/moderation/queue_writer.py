@@ -100,6 +100,8 @@ class QueueWriter:
         self._held: deque[_Batch] = deque()
         self._lock = threading.Lock()
         self._locked = False  # a lock outlasted the busy timeout, and batches are held
+        #: The alerts of the batch that the last failure other than a lock dropped.
+        self.dropped: list[Alert] = []
 
     @property
     def wait_s(self) -> float | None:
@@ -149,6 +151,7 @@ class QueueWriter:
         locked; return the refusals of the last batch queued (those of earlier ones, whose
         responses were sent, are logged or told to ``on_refused``)."""
         with self._lock:
+            self.dropped = []
             if not self._held:
                 return []
             wait_s = self.wait_s
@@ -194,7 +197,7 @@ class QueueWriter:
         line); any other failure is this batch's, as before (never one that every later
         batch would meet again), raised."""
         if not (isinstance(exc, sqlite3.OperationalError) and is_lock(exc)):
-            self._held.popleft()
+            self.dropped = [alert for _, alert in self._held.popleft().alerts]
             raise exc
         self._locked = True
         alerts, reports = self.held
