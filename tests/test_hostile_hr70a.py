@@ -25,7 +25,7 @@ import pytest
 from synapse_helpers import _chat, _Event, _module, _queued, _read_jsonl, _run, _sinks
 
 import riskscore.integrations._synapse_sinks as sinks
-from riskscore.integrations._synapse_ages import AgeSource, make_age_source
+from riskscore.integrations._synapse_ages import AgeLookupError, AgeSource, make_age_source
 from riskscore.integrations._synapse_config import AgeSourceConfig
 from riskscore.integrations.synapse import RiskscoreModule
 from riskscore.io.private import FifoAppendTimeoutError, append_private_lines
@@ -151,7 +151,7 @@ class _Interleaved(RiskscoreModule):
     def __setattr__(self, name: str, value: Any) -> None:
         other: list[Any] = self.__dict__.get("other", [])
         if name == "n_unmapped" and other:
-            self._unmapped(*other.pop())
+            self._unmapped(other.pop())
         super().__setattr__(name, value)
 
 
@@ -161,11 +161,11 @@ def test_events_skipped_by_two_threads_at_once_are_each_counted(tmp_path: Path) 
     read and write was lost. Now the count is the warnings' own, kept under their lock."""
     module, _ = _module(tmp_path)
     module.__class__ = _Interleaved
-    other = [(_Event("m.room.message", "!r:x", "@x:x"), ValueError("other"))]
+    other = [_Event("m.room.message", "!r:x", "@x:x")]
     module.other = other  # type: ignore[attr-defined]
-    module._unmapped(_Event("m.room.message", "!r:x", "@y:x"), ValueError("this"))
-    for event, exc in other:  # no read and write to come between: after it
-        module._unmapped(event, exc)
+    module._unmapped(_Event("m.room.message", "!r:x", "@y:x"))
+    for event in other:  # no read and write to come between: after it
+        module._unmapped(event)
     assert module.stats()["unmapped"] == 2
 
 
@@ -179,13 +179,15 @@ def _ages_table(path: Path) -> None:
     con.close()
 
 
-def test_a_user_the_age_source_fails_on_is_one_line_naming_the_user(
+def test_a_user_the_age_source_fails_on_is_scored_as_of_unknown_age(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Was: an ages table given a second row for a user after start-up (or a callable that
     raised) made each of that user's events "could not map room event" with a traceback,
-    which named neither the user nor the table. Now one line names both (rate-limited as
-    every event warning), and the event is counted as unread."""
+    which named neither the user nor the table, and skipped it: no event of the child was
+    scored, nor any other member's of a group room it was in, and no alert was raised
+    on the child. Now one line names the user and the problem (rate-limited as every
+    event warning, the profile cached as any), and the user is of unknown age."""
     module, _, _ = _sinks(tmp_path)
     path = tmp_path / "ages.sqlite3"
     _ages_table(path)
@@ -194,18 +196,22 @@ def test_a_user_the_age_source_fails_on_is_one_line_naming_the_user(
     con.execute("INSERT INTO declared_ages VALUES ('@kid:x', 13.0, 0)")
     con.commit()
     con.close()
-    _chat(module, n=1)
+    _chat(module)
     with caplog.at_level(logging.ERROR, logger="riskscore.integrations.synapse"):
         module._process(100)
-    first = caplog.records[0]
-    assert first.getMessage() == (
-        "riskscore: could not map room event $synthetic: the declared age of user '@kid:x' "
-        f"could not be read: table 'declared_ages' in {str(path)!r} lists user '@kid:x' "
-        "twice (rows 2 and 3): give each user one row (which declared age applies is the "
-        "platform's decision)"
+    (line,) = caplog.records
+    assert line.getMessage() == (
+        "riskscore: the declared age of user '@kid:x' could not be read: table "
+        f"'declared_ages' in {str(path)!r} lists user '@kid:x' twice (rows 2 and 3): give "
+        "each user one row (which declared age applies is the platform's decision); scored "
+        "as of unknown age"
     )
-    assert not any(r.exc_info for r in caplog.records)
-    assert module.stats()["unmapped"] == 3  # the invite, the join and the message
+    assert not line.exc_info
+    stats = module.stats()
+    assert (stats["unmapped"], stats["scored"], stats["age_lookups_failed"]) == (0, 14, 1)
+    rows = _read_jsonl(tmp_path / "ev.jsonl")  # the events log: the schema v1 events scored
+    assert {r["recipient_age"] for r in rows if r["recipient_id"] == "@kid:x"} == {None}
+    assert {r["recipient_age"] for r in rows if r["recipient_id"] == "@adult:x"} == {34.0}
 
 
 def test_a_callable_age_source_that_raises_is_one_line(
@@ -214,17 +220,21 @@ def test_a_callable_age_source_that_raises_is_one_line(
     def lookup(user: str) -> None:
         raise ConnectionError(f"age service down\nwhile asking for {user}")
 
+    with pytest.raises(AgeLookupError, match=r"^the declared age of user '@x:x' could not be"):
+        AgeSource(lookup).get("@x:x")  # the source's own rule: it raises, naming the user
     module, _, _ = _sinks(tmp_path)
     module._translator.ages = AgeSource(lookup)
     _chat(module, n=1)
     with caplog.at_level(logging.ERROR, logger="riskscore.integrations.synapse"):
         module._process(1)
-    (line,) = caplog.records
-    assert line.getMessage() == (
-        "riskscore: could not map room event $synthetic: the declared age of user '@adult:x' "
-        "could not be read: ConnectionError: age service down while asking for @adult:x"
+    first, second = caplog.records
+    assert first.getMessage() == (
+        "riskscore: the declared age of user '@adult:x' could not be read: ConnectionError: "
+        "age service down while asking for @adult:x; scored as of unknown age"
     )
-    assert not line.exc_info
+    assert "'@kid:x'" in second.getMessage()
+    assert not first.exc_info
+    assert module.stats()["scored"] == 1
 
 
 def test_a_room_facts_file_it_cannot_write_is_counted_and_the_invite_still_scored(

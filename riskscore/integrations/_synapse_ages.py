@@ -18,11 +18,12 @@ import math
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 import riskscore.io.sqlite as sqlite
 from riskscore.exceptions import one_line
 from riskscore.integrations._synapse_config import AgeSourceConfig, SynapseConfigError
+from riskscore.integrations._synapse_log import EventWarnings
 from riskscore.io.one_value import Undecided
 from riskscore.io.raw import as_python_value, show
 from riskscore.io.time_zones import offset_min_at, time_zone
@@ -61,6 +62,10 @@ LookupFn = Callable[
     "Profile | tuple[float | None, int | None] | tuple[float | None, int | None, str | None] "
     "| None",
 ]
+
+
+#: Kind of warning (:class:`EventWarnings`) of a user's profile the age source failed on.
+AGES_FAILED: Final = "declared ages the age source could not give"
 
 
 class AgeLookupError(SynapseConfigError):
@@ -180,6 +185,19 @@ class AgeSource:
             raise AgeLookupError(
                 f"the declared age of user {user_id!r} could not be read: {one_line(problem)}"
             ) from None
+
+    def get_or_unknown(self, user_id: str, warnings: EventWarnings) -> Profile:
+        """:meth:`get`, or an unknown profile when it fails, warned about in one line naming
+        the user and the problem (rate-limited): the user's events are scored with an
+        unknown age, as a user the source does not know, never skipped (every event of a
+        child the source failed on was lost, and with it every alert on the child)."""
+        try:
+            return self.get(user_id)
+        except AgeLookupError as exc:
+            warnings.warn(
+                AGES_FAILED, logging.ERROR, "riskscore: %s; scored as of unknown age", exc.msg
+            )
+            return UNKNOWN
 
 
 class _CsvLookup:

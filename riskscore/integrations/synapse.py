@@ -55,7 +55,7 @@ except ImportError as exc:  # Synapse runs this module in its own environment
 
 from riskscore._words import plural
 from riskscore.exceptions import SchemaError, one_line
-from riskscore.integrations._synapse_ages import AgeLookupError, AgeSource, make_age_source
+from riskscore.integrations._synapse_ages import AGES_FAILED, AgeSource, make_age_source
 from riskscore.integrations._synapse_config import (
     CHECKPOINT_NAME,
     ROOMS_NAME,
@@ -120,7 +120,7 @@ class RiskscoreModule(AlertSinks):
     n_shadow_alerts : int
         Alerts of the shadow model, logged to its JSON lines file (0 without one).
     n_unmapped : int
-        Room events skipped unread (a malformed event, a declared age the source failed).
+        Room events skipped because they could not be read (a malformed event).
     n_queue_refused : int
         Alerts the review queue refused (dated over a day ahead of the clock, or outside
         their events' times): each counted and warned about in one line, not queued.
@@ -277,8 +277,8 @@ class RiskscoreModule(AlertSinks):
         try:
             meta = self._translator.read(event)
             view = self._translator.view(meta, state)
-        except Exception as exc:
-            self._unmapped(event, exc)
+        except Exception:
+            self._unmapped(event)
             return
         self._pending.append((meta, view))
         self.n_enqueued += 1
@@ -336,8 +336,8 @@ class RiskscoreModule(AlertSinks):
             event, view = self._pending.popleft()
             try:
                 rows = self._translator.translate_view(event, view)
-            except Exception as exc:
-                self._unmapped(event, exc)
+            except Exception:
+                self._unmapped(event)
                 continue
             for row in rows:
                 if log is not None:
@@ -378,16 +378,14 @@ class RiskscoreModule(AlertSinks):
             self._log_shadow(shadow_lines)
         return out
 
-    def _unmapped(self, event: EventBase | EventMeta, exc: Exception) -> None:
-        """Count and log a room event not read: an age lookup's failure in one line."""
-        ages = isinstance(exc, AgeLookupError)
+    def _unmapped(self, event: EventBase | EventMeta) -> None:
+        """Count and log a room event the module cannot read (never its content)."""
         self.warnings.warn(
             _UNMAPPED,
             logging.ERROR,
-            "riskscore: could not map room event %s%s",
+            "riskscore: could not map room event %s",
             event.event_id,
-            f": {exc}" if ages else "",
-            exc_info=not ages,
+            exc_info=True,
         )
 
     @property
@@ -488,6 +486,7 @@ class RiskscoreModule(AlertSinks):
             "alerts": self.n_alerts,
             **self._sink_stats(),
             "unmapped": self.n_unmapped,
+            "age_lookups_failed": self.warnings.seen.get(AGES_FAILED, 0),
             "room_facts_not_written": self._store.n_not_written,
             "skipped_large_rooms": self._translator.n_skipped_large_rooms,
             "direct_rooms_ignored": self._translator.n_direct_rooms_ignored,
