@@ -8,7 +8,6 @@ the moderators' Matrix room, created or joined on first use. :class:`AlertSinks`
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
 from collections import deque
@@ -89,6 +88,7 @@ class AlertSinks:
             opener=lambda wait_s: _open_queue(cast("Path", path), wait_s),
             actor="riskscore-synapse",
             on_refused=self._queue_refused,
+            on_failed=self._queue_failed,
             logger=logger,
         )
 
@@ -176,22 +176,25 @@ class AlertSinks:
     def _flush_queue(self) -> None:
         """Queue the alerts held, in this thread; a failure other than a lock (the queue's
         file unusable: a full disk, a read-only file) loses the alerts it met to the queue
-        alone, counted and one line naming them and the error, and never stops a
-        checkpoint or the shutdown."""
+        alone (:meth:`_queue_failed`), and never stops a checkpoint or the shutdown."""
         try:
             self._writer.flush()
-        except Exception as exc:
-            lost = self._writer.dropped
-            self.n_queue_failed += len(lost)
-            logger.error(
-                "riskscore: could not add %s on conversation(s) %s to the review queue %s: "
-                "%s (in the alerts file when one is configured)",
-                plural(len(lost), "alert"),
-                ", ".join(sorted({shown_id(a.conversation_id) for a in lost})),
-                self._settings.review_queue,
-                one_line(f"{type(exc).__name__}: {exc}"),
-                exc_info=not isinstance(exc, (sqlite3.Error, OSError)),  # else a fault of ours
-            )
+        except Exception:  # a fault of the module's own
+            logger.exception("riskscore: could not add the alert to the review queue")
+
+    def _queue_failed(self, alerts: list[Alert], exc: Exception) -> None:
+        """Count the alerts a failure other than a lock lost to the review queue, and log
+        one line naming them, the queue and the error (under the writer's lock: one flush
+        at a time, in whichever thread)."""
+        self.n_queue_failed += len(alerts)
+        logger.error(
+            "riskscore: could not add %s on conversation(s) %s to the review queue %s: %s "
+            "(in the alerts file when one is configured)",
+            plural(len(alerts), "alert"),
+            ", ".join(sorted({shown_id(a.conversation_id) for a in alerts})),
+            self._settings.review_queue,
+            one_line(f"{type(exc).__name__}: {exc}"),
+        )
 
     def _log_not_sent(self) -> None:
         """At shutdown: the notices not posted yet are dropped (the server stops), and the
