@@ -246,4 +246,6 @@ def test_a_queue_file_gone_bad_does_not_stop_the_shutdown(
         module._before_shutdown()
     assert (tmp_path / "s" / "scorer.checkpoint").is_file()
     assert [r["tier"] for r in _read_jsonl(jsonl)] == ["review", "urgent"]
-    assert any("could not add the alert" in r.getMessage() for r in caplog.records)
+    assert any(
+        "could not add 2 alerts on conversation(s)" in r.getMessage() for r in caplog.records
+    )

@@ -18,17 +18,18 @@ import math
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 import riskscore.io.sqlite as sqlite
 from riskscore.exceptions import one_line
 from riskscore.integrations._synapse_config import AgeSourceConfig, SynapseConfigError
+from riskscore.integrations._synapse_log import EventWarnings
 from riskscore.io.one_value import Undecided
 from riskscore.io.raw import as_python_value, show
 from riskscore.io.time_zones import offset_min_at, time_zone
 from riskscore.io.tz_offsets import one_tz_offset_problem
 
-__all__ = ["AgeSource", "Profile", "make_age_source", "user_clock"]
+__all__ = ["AgeLookupError", "AgeSource", "Profile", "make_age_source", "user_clock"]
 
 # The module's logger: records keep the name operators filter on.
 logger = logging.getLogger("riskscore.integrations.synapse")
@@ -61,6 +62,19 @@ LookupFn = Callable[
     "Profile | tuple[float | None, int | None] | tuple[float | None, int | None, str | None] "
     "| None",
 ]
+
+
+#: Kind of warning (:class:`EventWarnings`) of a user's profile the age source failed on.
+AGES_FAILED: Final = "declared ages the age source could not give"
+
+
+class AgeLookupError(SynapseConfigError):
+    """The configured age source could not give one user's profile (an SQLite table listing
+    the user twice, a callable that raised or returned what is no profile): the message
+    names the user and the problem, in one line."""
+
+    def __init__(self, msg: str) -> None:
+        super().__init__(msg, ())
 
 
 class _OffsetError(ValueError):
@@ -147,16 +161,43 @@ class AgeSource:
         self._lookup = lookup
 
     def get(self, user_id: str) -> Profile:
-        """The user's profile; unknown fields are None. A failing lookup raises."""
-        found = self._lookup(user_id)
-        if found is None:
-            return UNKNOWN
-        if not isinstance(found, tuple) or len(found) not in (2, 3):
-            raise ValueError(
-                f"the age source returned {show(found)} for {user_id!r}: expected None, a "
-                "Profile, (age, tz_offset_min) or (age, tz_offset_min, time_zone)"
+        """The user's profile; unknown fields are None.
+
+        Raises
+        ------
+        AgeLookupError
+            The lookup failed or returned what is no profile (naming the user).
+        """
+        try:
+            found = self._lookup(user_id)
+            if found is None:
+                return UNKNOWN
+            if not isinstance(found, tuple) or len(found) not in (2, 3):
+                raise ValueError(
+                    f"the age source returned {show(found)}: expected None, a Profile, "
+                    "(age, tz_offset_min) or (age, tz_offset_min, time_zone)"
+                )
+            return _profile(user_id, *found)
+        except Exception as exc:  # a callable's own error, SQLite's, a value refused
+            problem = exc.msg if isinstance(exc, SynapseConfigError) else str(exc)
+            if not isinstance(exc, (SynapseConfigError, ValueError)):
+                problem = f"{type(exc).__name__}: {problem}"
+            raise AgeLookupError(
+                f"the declared age of user {user_id!r} could not be read: {one_line(problem)}"
+            ) from None
+
+    def get_or_unknown(self, user_id: str, warnings: EventWarnings) -> Profile:
+        """:meth:`get`, or an unknown profile when it fails, warned about in one line naming
+        the user and the problem (rate-limited): the user's events are scored with an
+        unknown age, as a user the source does not know, never skipped (every event of a
+        child the source failed on was lost, and with it every alert on the child)."""
+        try:
+            return self.get(user_id)
+        except AgeLookupError as exc:
+            warnings.warn(
+                AGES_FAILED, logging.ERROR, "riskscore: %s; scored as of unknown age", exc.msg
             )
-        return _profile(user_id, *found)
+            return UNKNOWN
 
 
 class _CsvLookup:

@@ -332,7 +332,7 @@ class EventTranslator:
         hit = self._profiles.get(user_id)
         if hit is not None and now - hit[0] < self.profile_ttl_s:
             return hit[1]
-        found = self.ages.get(user_id)
+        found = self.ages.get_or_unknown(user_id, self.warnings)  # never raises
         if len(self._profiles) > 100_000:
             self._profiles.clear()
         self._profiles[user_id] = (now, found)

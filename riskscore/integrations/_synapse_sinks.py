@@ -27,7 +27,7 @@ from riskscore.integrations._synapse_config import SynapseConfig
 from riskscore.integrations._synapse_log import EventWarnings
 from riskscore.integrations._synapse_mapping import EventTranslator
 from riskscore.integrations._synapse_store import RoomStore
-from riskscore.io.private import append_private_lines
+from riskscore.io.private import FifoAppendTimeoutError, append_private_lines
 from riskscore.io.shown_ids import shown_id
 from riskscore.model.scores import reason_texts
 from riskscore.moderation.item_facts import alert_facts, older_role, younger_account_text
@@ -45,6 +45,11 @@ QUEUE_REFUSED = "alerts refused by the review queue"
 #: waiting (:func:`~riskscore.io.private.append_private_lines`): a reader that stalled held
 #: the module's writes, and so its shutdown, for ever.
 FIFO_WAIT_S: Final = 5.0
+#: Notices waiting to be posted to the moderation room, at most: a room that does not
+#: answer (a remote server down) let them grow without bound while alerts went on.
+MAX_NOTICES: Final = 1_000
+#: Kind of warning about a notice not queued for the moderation room (rate-limited).
+NOTICES_DROPPED = "moderation room notices not posted (their queue full)"
 
 
 class AlertSinks:
@@ -63,6 +68,7 @@ class AlertSinks:
     _sending: list[tuple[Alert, dict[str, Any]]]
     n_alerts: int
     n_queue_refused: int
+    n_queue_failed: int
     n_jsonl_failed: int
     n_events_log_failed: int
     n_shadow_alerts: int
@@ -72,15 +78,31 @@ class AlertSinks:
         """The sinks' counters, and the writer of the review queue, opened in the thread
         that writes to it (:mod:`riskscore.moderation.queue_writer`)."""
         self.n_queue_refused = self.n_jsonl_failed = self.n_events_log_failed = 0
+        self.n_shadow_alerts = self.n_queue_failed = 0
         self._notices: deque[tuple[Alert, dict[str, Any]]] = deque()  # to post, in order
+        #: Notices never posted: their queue full (:data:`MAX_NOTICES`), or left at shutdown.
+        self.n_notices_dropped = 0
         self._posting = False
         path = self._settings.review_queue
         self._writer = QueueWriter(
             opener=lambda wait_s: _open_queue(cast("Path", path), wait_s),
             actor="riskscore-synapse",
             on_refused=self._queue_refused,
+            on_failed=self._queue_failed,
             logger=logger,
         )
+
+    def _sink_stats(self) -> dict[str, int]:
+        """The sinks' counters, for the module's ``stats()``."""
+        return {
+            "queue_refused": self.n_queue_refused,
+            "queue_held": self._writer.held[0],
+            "queue_failed": self.n_queue_failed,
+            "jsonl_failed": self.n_jsonl_failed,
+            "events_log_failed": self.n_events_log_failed,
+            "shadow_alerts": self.n_shadow_alerts,
+            "notices_dropped": self.n_notices_dropped,
+        }
 
     async def _emit(self, alert: Alert, context: dict[str, Any]) -> None:
         """Send an alert: to the alerts file and the review queue in a thread (a full disk,
@@ -92,6 +114,18 @@ class AlertSinks:
         self._sending.append(job)  # a shutdown before the thread sends it sends it
         await self._api.defer_to_thread(self._send, job)
         if self._settings.moderation_room is not None:
+            if len(self._notices) >= MAX_NOTICES:
+                self.n_notices_dropped += 1
+                self.warnings.warn(
+                    NOTICES_DROPPED,
+                    logging.ERROR,
+                    "riskscore: the notice of the alert on conversation %s is not posted to "
+                    "the moderation room: %d notices wait for it already (it is in the alerts "
+                    "file and the review queue when configured)",
+                    shown_id(alert.conversation_id),
+                    len(self._notices),
+                )
+                return
             self._notices.append(job)
             if not self._posting:
                 self._posting = True
@@ -141,16 +175,40 @@ class AlertSinks:
 
     def _flush_queue(self) -> None:
         """Queue the alerts held, in this thread; a failure other than a lock (the queue's
-        file unusable) loses the alert it met to the queue alone (logged), and never stops
-        a checkpoint or the shutdown."""
+        file unusable: a full disk, a read-only file) loses the alerts it met to the queue
+        alone (:meth:`_queue_failed`), and never stops a checkpoint or the shutdown."""
         try:
             self._writer.flush()
-        except Exception:
+        except Exception:  # a fault of the module's own
             logger.exception("riskscore: could not add the alert to the review queue")
 
-    def _log_not_queued(self) -> None:
-        """At shutdown: the alerts still held (the queue locked past its busy timeout) are
-        lost to the queue; one line says how many and of which conversations."""
+    def _queue_failed(self, alerts: list[Alert], exc: Exception) -> None:
+        """Count the alerts a failure other than a lock lost to the review queue, and log
+        one line naming them, the queue and the error (under the writer's lock: one flush
+        at a time, in whichever thread)."""
+        self.n_queue_failed += len(alerts)
+        logger.error(
+            "riskscore: could not add %s on conversation(s) %s to the review queue %s: %s "
+            "(in the alerts file when one is configured)",
+            plural(len(alerts), "alert"),
+            ", ".join(sorted({shown_id(a.conversation_id) for a in alerts})),
+            self._settings.review_queue,
+            one_line(f"{type(exc).__name__}: {exc}"),
+        )
+
+    def _log_not_sent(self) -> None:
+        """At shutdown: the notices not posted yet are dropped (the server stops), and the
+        alerts still held (the queue locked past its busy timeout) are lost to the queue;
+        one line each says how many and of which conversations."""
+        if self._notices:
+            self.n_notices_dropped += len(self._notices)
+            logger.warning(
+                "riskscore: %s not posted to the moderation room at shutdown (conversation(s) "
+                "%s; in the alerts file and the review queue when configured)",
+                plural(len(self._notices), "alert notice"),
+                ", ".join(sorted({shown_id(a.conversation_id) for a, _ in self._notices})),
+            )
+            self._notices.clear()
         held = self._writer.held_alerts()
         if held:
             logger.error(
@@ -173,6 +231,7 @@ class AlertSinks:
             lines = [a.to_json(matrix=context) for a, context in alerts]
             append_private_lines(path, lines, wait_s=FIFO_WAIT_S)
         except OSError as exc:
+            alerts = alerts[_written(exc) :]  # a FIFO's reader stalled: those before are in
             self.n_jsonl_failed += len(alerts)
             logger.error(
                 "riskscore: could not append %s on conversation(s) %s to %s: %s",
@@ -189,10 +248,11 @@ class AlertSinks:
         try:
             append_private_lines(path, lines, wait_s=FIFO_WAIT_S)
         except OSError as exc:
-            self.n_events_log_failed += len(lines)
+            failed = len(lines) - _written(exc)
+            self.n_events_log_failed += failed
             logger.error(
                 "riskscore: could not append %d events to the events log %s: %s",
-                len(lines),
+                failed,
                 path,
                 one_line(str(exc)),
             )
@@ -207,7 +267,7 @@ class AlertSinks:
         except OSError as exc:
             logger.error(
                 "riskscore: could not append %d shadow alerts to %s: %s",
-                len(lines),
+                len(lines) - _written(exc),
                 path,
                 one_line(str(exc)),
             )
@@ -291,6 +351,12 @@ class AlertSinks:
                 },
             }
         )
+
+
+def _written(exc: OSError) -> int:
+    """The records an append that failed wrote whole: those before a FIFO's reader stalled
+    (:class:`~riskscore.io.private.FifoAppendTimeoutError`), else none (a file cut back)."""
+    return exc.written if isinstance(exc, FifoAppendTimeoutError) else 0
 
 
 def _open_queue(path: Path, wait_s: float | None) -> ReviewQueue:

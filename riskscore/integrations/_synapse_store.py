@@ -5,6 +5,8 @@ file (:class:`RoomStore`)."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import sqlite3
 import time
@@ -14,10 +16,17 @@ from typing import Final, Literal
 
 import riskscore.io.sqlite as sqlite
 from riskscore._checks import is_real
+from riskscore.exceptions import one_line
+from riskscore.integrations._synapse_log import EventWarnings
 from riskscore.io.raw import show
 from riskscore.io.schema import MAX_TIMESTAMP, MIN_TIMESTAMP
 
 __all__ = ["RoomStore", "is_room_id", "is_user_id"]
+
+# The module's logger: records keep the name operators filter on.
+logger = logging.getLogger("riskscore.integrations.synapse")
+#: Kind of warning (:class:`EventWarnings`) of a room fact the file could not take.
+NOT_WRITTEN: Final = "room facts not written to the room state file"
 
 #: The tables of the module's state file.
 _TABLES = frozenset({"rooms", "invites", "meta", "direct_claims"})
@@ -172,6 +181,12 @@ class RoomStore:
         ``idle_expiry_s``, after which the conversation the request opened is gone too.
     max_invites : int
         At most this many pending invites; a new one beyond it forgets the oldest.
+    warnings : EventWarnings, optional
+        Where a write the file could not take (a full disk, a read-only file, another
+        process's lock) is warned about, rate-limited (the module's; default: a new one).
+        Such a write is counted (``n_not_written``) and never raised: the event that made
+        it is still scored, and the fact is kept in memory until a restart (but a pending
+        invite, whose join then answers nothing).
 
     Raises
     ------
@@ -187,7 +202,12 @@ class RoomStore:
         *,
         invite_expiry_s: float = math.inf,
         max_invites: int = MAX_PENDING_INVITES,
+        warnings: EventWarnings | None = None,
     ) -> None:
+        self.path = path
+        self.warnings = EventWarnings(logger) if warnings is None else warnings
+        #: Writes the file could not take (each a line in the log, rate-limited).
+        self.n_not_written = 0
         found = sqlite.peek(path)
         foreign = ", ".join(sqlite.foreign_in(found, _TABLES))
         if foreign:
@@ -239,12 +259,17 @@ class RoomStore:
         new = sorted(r for r, status in known.items() if not status[encrypted])
         if not new:
             return
-        self._conn.executemany(
-            f"INSERT INTO rooms (room_id, {column}) VALUES (?, 1) "
-            f"ON CONFLICT(room_id) DO UPDATE SET {column} = 1",
-            [(r,) for r in new],
-        )
-        self._conn.commit()
+        try:
+            self._conn.executemany(
+                f"INSERT INTO rooms (room_id, {column}) VALUES (?, 1) "
+                f"ON CONFLICT(room_id) DO UPDATE SET {column} = 1",
+                [(r,) for r in new],
+            )
+            self._conn.commit()
+        except sqlite3.Error as exc:  # known in memory until a restart
+            self._not_written(
+                exc, f"that room {', '.join(new)} is {column[3:]} (known until a restart)"
+            )
         for r in new:
             is_direct, is_encrypted = known[r]
             self._cache[r] = (is_direct or not encrypted, is_encrypted or encrypted)
@@ -278,14 +303,21 @@ class RoomStore:
         new = set(room_ids)
         if new == old:
             return
-        self._conn.executemany(
-            "DELETE FROM direct_claims WHERE user_id = ? AND room_id = ?",
-            [(user_id, r) for r in sorted(old - new)],
-        )
-        self._conn.executemany(
-            "INSERT INTO direct_claims VALUES (?, ?)", [(user_id, r) for r in sorted(new - old)]
-        )
-        self._conn.commit()
+        try:
+            self._conn.executemany(
+                "DELETE FROM direct_claims WHERE user_id = ? AND room_id = ?",
+                [(user_id, r) for r in sorted(old - new)],
+            )
+            self._conn.executemany(
+                "INSERT INTO direct_claims VALUES (?, ?)",
+                [(user_id, r) for r in sorted(new - old)],
+            )
+            self._conn.commit()
+        except sqlite3.Error as exc:  # the earlier list stays in force
+            self._not_written(
+                exc, f"the direct chats {user_id} lists in m.direct (the earlier list stays)"
+            )
+            return
         for room_id in old ^ new:
             self._claims.pop(room_id, None)
 
@@ -300,27 +332,34 @@ class RoomStore:
         ``received`` is when this server received the invite (epoch seconds, its clock).
         """
         conn = self._conn
-        known = conn.execute(
-            "SELECT 1 FROM invites WHERE room_id = ? AND invitee = ?", (room_id, invitee)
-        ).fetchone()
-        conn.execute(
-            "INSERT OR REPLACE INTO invites (room_id, invitee, inviter, created) "
-            "VALUES (?, ?, ?, ?)",
-            (room_id, invitee, inviter, received),
-        )
-        self._n_invites += known is None
-        forgotten = conn.execute(
-            "DELETE FROM invites WHERE created < ?", (received - self.invite_expiry_s,)
-        ).rowcount
-        excess = self._n_invites - forgotten - self.max_invites
-        if excess > 0:
-            forgotten += conn.execute(
-                "DELETE FROM invites WHERE rowid IN "
-                "(SELECT rowid FROM invites ORDER BY created, rowid LIMIT ?)",
-                (excess,),
+        try:
+            known = conn.execute(
+                "SELECT 1 FROM invites WHERE room_id = ? AND invitee = ?", (room_id, invitee)
+            ).fetchone()
+            conn.execute(
+                "INSERT OR REPLACE INTO invites (room_id, invitee, inviter, created) "
+                "VALUES (?, ?, ?, ?)",
+                (room_id, invitee, inviter, received),
+            )
+            forgotten = conn.execute(
+                "DELETE FROM invites WHERE created < ?", (received - self.invite_expiry_s,)
             ).rowcount
-        conn.commit()
-        self._n_invites -= forgotten
+            excess = self._n_invites + (known is None) - forgotten - self.max_invites
+            if excess > 0:
+                forgotten += conn.execute(
+                    "DELETE FROM invites WHERE rowid IN "
+                    "(SELECT rowid FROM invites ORDER BY created, rowid LIMIT ?)",
+                    (excess,),
+                ).rowcount
+            conn.commit()
+        except sqlite3.Error as exc:
+            self._not_written(
+                exc,
+                f"the invite of {invitee} to room {room_id} (the event is scored; its join will "
+                "answer none)",
+            )
+            return
+        self._n_invites += (known is None) - forgotten
         self.n_invites_expired += forgotten
 
     def pop_invite(self, room_id: str, invitee: str, now: float) -> str | None:
@@ -332,11 +371,16 @@ class RoomStore:
         ).fetchone()
         if row is None:
             return None
-        self._conn.execute(
-            "DELETE FROM invites WHERE room_id = ? AND invitee = ?", (room_id, invitee)
-        )
-        self._conn.commit()
-        self._n_invites -= 1
+        try:
+            self._conn.execute(
+                "DELETE FROM invites WHERE room_id = ? AND invitee = ?", (room_id, invitee)
+            )
+            self._conn.commit()
+            self._n_invites -= 1
+        except sqlite3.Error as exc:  # answered all the same
+            self._not_written(
+                exc, f"that {invitee} answered the invite to room {room_id} (the join is scored)"
+            )
         if row[1] is None or row[1] < now - self.invite_expiry_s:
             self.n_invites_expired += 1
             return None
@@ -355,6 +399,21 @@ class RoomStore:
         """Remember a module setting."""
         self._conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
         self._conn.commit()
+
+    def _not_written(self, exc: sqlite3.Error, fact: str) -> None:
+        """Undo a write the file could not take; count it and warn in one line naming the
+        file, the fact and the error (rate-limited)."""
+        with contextlib.suppress(sqlite3.Error):
+            self._conn.rollback()
+        self.n_not_written += 1
+        self.warnings.warn(
+            NOT_WRITTEN,
+            logging.ERROR,
+            "riskscore: %s could not remember %s: %s",
+            self.path,
+            fact,
+            one_line(str(exc)),
+        )
 
     def close(self) -> None:
         """Close the database."""

@@ -55,7 +55,7 @@ except ImportError as exc:  # Synapse runs this module in its own environment
 
 from riskscore._words import plural
 from riskscore.exceptions import SchemaError, one_line
-from riskscore.integrations._synapse_ages import AgeSource, make_age_source
+from riskscore.integrations._synapse_ages import AGES_FAILED, AgeSource, make_age_source
 from riskscore.integrations._synapse_config import (
     CHECKPOINT_NAME,
     ROOMS_NAME,
@@ -124,9 +124,11 @@ class RiskscoreModule(AlertSinks):
     n_queue_refused : int
         Alerts the review queue refused (dated over a day ahead of the clock, or outside
         their events' times): each counted and warned about in one line, not queued.
-    n_jsonl_failed, n_events_log_failed : int
-        Alerts and events a JSON lines file could not take (a full disk, a directory in
-        its place): counted, and each batch of them one line in the log.
+    n_jsonl_failed, n_events_log_failed, n_queue_failed : int
+        Alerts and events a JSON lines file (or the review queue) could not take (a full
+        disk, a directory in its place): counted, and each batch of them one line in the log.
+    n_notices_dropped : int
+        Moderation room notices never posted (their queue full, or left at shutdown).
     warnings : EventWarnings
         Warnings about single events (queue full, refused, unreadable, dated far from
         their receipt): the first few of each kind logged, then counts at most once a
@@ -166,9 +168,8 @@ class RiskscoreModule(AlertSinks):
             self.scorer.checkpoint_extra.get(_ROOMS_KEY, []), settings.idle_expiry_s
         )
         self.warnings = EventWarnings(logger)
-        self._store = RoomStore(
-            settings.state_dir / ROOMS_NAME, invite_expiry_s=settings.idle_expiry_s
-        )
+        rooms_file, expiry = settings.state_dir / ROOMS_NAME, settings.idle_expiry_s
+        self._store = RoomStore(rooms_file, invite_expiry_s=expiry, warnings=self.warnings)
         self._notice_user: str | None = None
         ignored_users: set[str] = set()
         if settings.moderation_room is not None:
@@ -201,7 +202,6 @@ class RiskscoreModule(AlertSinks):
         self._state_lock = threading.Lock()  # the scorer, room facts file and alerts to send
         self._stopped = False
         self.n_enqueued = self.n_dropped = self.n_scored = self.n_rejected = self.n_alerts = 0
-        self.n_shadow_alerts = self.n_unmapped = 0
         # Alerts of the batch being sent, not sent yet, and those whose thread has not sent
         # them to the files and the queue yet: a shutdown meanwhile sends them.
         self._unsent: deque[tuple[Alert, dict[str, Any]]] = deque()
@@ -380,7 +380,6 @@ class RiskscoreModule(AlertSinks):
 
     def _unmapped(self, event: EventBase | EventMeta) -> None:
         """Count and log a room event the module cannot read (never its content)."""
-        self.n_unmapped += 1
         self.warnings.warn(
             _UNMAPPED,
             logging.ERROR,
@@ -388,6 +387,11 @@ class RiskscoreModule(AlertSinks):
             event.event_id,
             exc_info=True,
         )
+
+    @property
+    def n_unmapped(self) -> int:
+        """Room events not read (counted under the warnings' lock: two threads skip them)."""
+        return self.warnings.seen.get(_UNMAPPED, 0)
 
     # ---------------------------------------------------------------- durability
 
@@ -461,7 +465,7 @@ class RiskscoreModule(AlertSinks):
             else:
                 self._flush_queue()
             self._store.close()
-        self._log_not_queued()
+        self._log_not_sent()
         self.warnings.flush(force=True)
         logger.info(
             "riskscore: stopped after %d room events (%d scored, %d alerts); state in %s",
@@ -480,12 +484,10 @@ class RiskscoreModule(AlertSinks):
             "scored": self.n_scored,
             "rejected": self.n_rejected,
             "alerts": self.n_alerts,
-            "queue_refused": self.n_queue_refused,
-            "queue_held": self._writer.held[0],
-            "jsonl_failed": self.n_jsonl_failed,
-            "events_log_failed": self.n_events_log_failed,
-            "shadow_alerts": self.n_shadow_alerts,
+            **self._sink_stats(),
             "unmapped": self.n_unmapped,
+            "age_lookups_failed": self.warnings.seen.get(AGES_FAILED, 0),
+            "room_facts_not_written": self._store.n_not_written,
             "skipped_large_rooms": self._translator.n_skipped_large_rooms,
             "direct_rooms_ignored": self._translator.n_direct_rooms_ignored,
             "clamped_timestamps": self._translator.n_clamped_timestamps,

@@ -9,15 +9,23 @@ an evaluation's metrics, synthetic data) keep the umask's mode.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import select
 import stat
+import threading
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import Final, TextIO
 
-__all__ = ["FILE_MODE", "append_private_lines", "make_private", "open_private_append"]
+__all__ = [
+    "FILE_MODE",
+    "FifoAppendTimeoutError",
+    "append_private_lines",
+    "make_private",
+    "open_private_append",
+]
 
 #: Mode of a file that names accounts: read and write for its owner only.
 FILE_MODE = 0o600
@@ -68,10 +76,10 @@ def _open_append(path: str | os.PathLike[str]) -> int:
         ) from None
 
 
-def _write_within(fd: int, data: bytes, wait_s: float | None, path: object) -> None:
-    """Write all of ``data`` to ``fd``; a non-blocking one (a FIFO's) waits for its reader to
-    make room at most ``wait_s`` seconds in all (None: for ever)."""
-    deadline = None if wait_s is None else time.monotonic() + wait_s
+def _write_within(fd: int, data: bytes, deadline: float | None) -> int:
+    """Write ``data`` to ``fd``; a non-blocking one (a FIFO's) waits for its reader to make
+    room until ``deadline`` (``time.monotonic``; None: for ever). The bytes written: fewer
+    than ``len(data)`` when the deadline passed."""
     poll = select.poll()
     poll.register(fd, select.POLLOUT)
     view = memoryview(data)
@@ -83,21 +91,93 @@ def _write_within(fd: int, data: bytes, wait_s: float | None, path: object) -> N
             pass
         left = None if deadline is None else max(0.0, deadline - time.monotonic()) * 1000
         if not poll.poll(left):
-            raise OSError(
-                errno.ETIMEDOUT,
-                f"its reader read nothing for {wait_s:g} s (a FIFO whose reader stalled): the "
-                f"write gave up, {len(data) - len(view)} of {len(data)} bytes written",
-                str(path),
+            break
+    return len(data) - len(view)
+
+
+#: A write to a pipe of at most this many bytes is made whole or not at all (POSIX).
+PIPE_BUF: Final = select.PIPE_BUF
+
+# FIFOs (device, inode) whose last append gave up inside a record longer than PIPE_BUF:
+# the next append to one starts with a newline, so that its first record has a line of
+# its own (the part-written one is a line no reader parses, never joined to it).
+_open_lines: set[tuple[int, int]] = set()
+_open_lines_lock = threading.Lock()
+
+
+class FifoAppendTimeoutError(OSError):
+    """An append to a FIFO whose reader made no room in time (``ETIMEDOUT``).
+
+    Attributes
+    ----------
+    written : int
+        The records written whole before it gave up; the others were not begun, but for
+        one longer than :data:`PIPE_BUF`, which may be part-written (the message says so).
+    """
+
+    def __init__(self, message: str, path: object, written: int) -> None:
+        super().__init__(errno.ETIMEDOUT, message, str(path))
+        self.written = written
+
+
+def _chunks(records: list[bytes], limit: int) -> list[tuple[int, bytes]]:
+    """``records`` packed in order into writes of at most ``limit`` bytes each (one record
+    longer than that alone), with how many records each holds."""
+    out: list[tuple[int, bytes]] = []
+    for record in records:
+        if out and len(out[-1][1]) + len(record) <= limit:
+            out[-1] = (out[-1][0] + 1, out[-1][1] + record)
+        else:
+            out.append((1, record))
+    return out
+
+
+def _append_to_stream(
+    fd: int, key: tuple[int, int], lines: list[str], wait_s: float | None, path: object
+) -> None:
+    """Append ``lines`` to a FIFO (or another file that is not a regular one) in writes of
+    whole records of at most :data:`PIPE_BUF` bytes, each made whole or not at all, so that
+    a reader that stalls for ``wait_s`` leaves no half record for the next one to join."""
+    deadline = None if wait_s is None else time.monotonic() + wait_s
+    records = [(line + "\n").encode("utf-8") for line in lines]
+    with _open_lines_lock:
+        if key in _open_lines:  # a record part-written by an append that gave up
+            records[0] = b"\n" + records[0]
+    written = 0
+    for n, chunk in _chunks(records, PIPE_BUF):
+        done = _write_within(fd, chunk, deadline)
+        with _open_lines_lock:
+            if done == len(chunk):
+                _open_lines.discard(key)
+            elif done:
+                _open_lines.add(key)
+        if done < len(chunk):
+            part = (
+                f"; record {written + 1} ({len(chunk)} bytes, longer than a pipe writes "
+                "whole) was part-written, and the next append starts a new line"
+                if done
+                else ""
             )
+            raise FifoAppendTimeoutError(
+                f"its reader read nothing for {wait_s:g} s (a FIFO whose reader stalled): the "
+                f"append gave up, {written} of {len(records)} records written{part}",
+                path,
+                written,
+            )
+        written += n
 
 
 def append_private_lines(
     path: str | os.PathLike[str], lines: list[str], *, wait_s: float | None = None
 ) -> None:
-    """Append ``lines`` (each without its newline) to ``path`` in one write
-    (:func:`open_private_append`), whole or not at all: when the write fails (a full disk,
-    ``ENOSPC``) the file is cut back to its length before it, so that no half record is
-    left for the next append to run into (one line of two records, which no reader reads).
+    """Append ``lines`` (each without its newline) to ``path`` (:func:`open_private_append`)
+    so that no half record is left for the next append to run into (one line of two
+    records, which no reader reads). A regular file takes them in one write, whole or not
+    at all: when the write fails (a full disk, ``ENOSPC``) the file is cut back to its
+    length before it. A FIFO takes them in writes of whole records of at most
+    :data:`PIPE_BUF` bytes, which a pipe makes whole or not at all, so that a reader that
+    stalls stops the append between two records (one longer than that may be cut: the
+    next append to the FIFO then starts a new line).
 
     Parameters
     ----------
@@ -114,9 +194,10 @@ def append_private_lines(
     ------
     OSError
         The file could not be opened (a directory, a FIFO no process reads) or written
-        (a regular file is as it was); ``ETIMEDOUT``: a FIFO's reader made no room for
-        ``wait_s`` (the pipe may hold the first part of the records: a FIFO has nothing to
-        cut back).
+        (a regular file is as it was).
+    FifoAppendTimeoutError
+        ``ETIMEDOUT``: a FIFO's reader made no room for ``wait_s``; its ``written`` records
+        were appended whole, the others were not.
 
     Examples
     --------
@@ -128,20 +209,20 @@ def append_private_lines(
     """
     if not lines:
         return
-    data = ("\n".join(lines) + "\n").encode("utf-8")
     fd = _open_append(path)
     try:
         found = os.fstat(fd)
         if wait_s is None or stat.S_ISREG(found.st_mode):
             os.set_blocking(fd, True)  # a disk's write waits for the disk
+        if not stat.S_ISREG(found.st_mode):
+            _append_to_stream(fd, (found.st_dev, found.st_ino), lines, wait_s, path)
+            return
+        data = ("\n".join(lines) + "\n").encode("utf-8")
         try:
-            _write_within(fd, data, wait_s, path)
+            _write_within(fd, data, None)  # blocking: whole, or an error (ENOSPC)
         except OSError:
-            try:
-                if stat.S_ISREG(found.st_mode):  # a FIFO or a device has nothing to cut
-                    os.ftruncate(fd, found.st_size)
-            except OSError:
-                pass
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, found.st_size)
             raise
     finally:
         os.close(fd)

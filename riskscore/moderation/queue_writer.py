@@ -71,6 +71,11 @@ class QueueWriter:
         Told of every alert the queue refuses (the alert and the queue's reason in one
         line), of any batch; without it, those of a batch before the last one queued are
         logged (the last one's are returned).
+    on_failed : callable, optional
+        Told of the alerts of a batch dropped by a failure other than a lock (the queue's
+        file unusable: a full disk, a read-only file) and of the error, in the flushing
+        thread, one flush at a time; the flush then goes on without raising. Without it,
+        the error is raised.
     logger : logging.Logger, optional
         Where a lock and a refusal are logged (default ``riskscore.serve``).
 
@@ -88,6 +93,7 @@ class QueueWriter:
         opener: Callable[[float | None], ReviewQueue] | None = None,
         actor: str = "riskscore",
         on_refused: Callable[[Alert, str], None] | None = None,
+        on_failed: Callable[[list[Alert], Exception], None] | None = None,
         logger: logging.Logger = _LOG,
     ) -> None:
         if (queue is None) == (opener is None):
@@ -96,6 +102,7 @@ class QueueWriter:
         self.opener = opener
         self.actor = actor
         self.on_refused = on_refused
+        self.on_failed = on_failed
         self.logger = logger
         self._held: deque[_Batch] = deque()
         self._lock = threading.Lock()
@@ -192,10 +199,13 @@ class QueueWriter:
     def _failed(self, exc: Exception) -> None:
         """The oldest batch held could not be queued: a lock holds it (and logs it in one
         line); any other failure is this batch's, as before (never one that every later
-        batch would meet again), raised."""
+        batch would meet again), raised or told to ``on_failed``."""
         if not (isinstance(exc, sqlite3.OperationalError) and is_lock(exc)):
-            self._held.popleft()
-            raise exc
+            dropped = [alert for _, alert in self._held.popleft().alerts]
+            if self.on_failed is None:
+                raise exc
+            self.on_failed(dropped, exc)
+            return
         self._locked = True
         alerts, reports = self.held
         self.logger.error(
