@@ -219,7 +219,9 @@ def test_a_report_without_bootstrap_claims_no_interval(
     assert "Review tier, point estimates only" in text
     title = plot_precision_recall(report).axes[0].get_title()
     assert title == f"PR-AUC {report.pr_auc:.3f}"
-    with_intervals = rs.evaluate(model, data.messages, data.labels, n_bootstrap=5, replay_events=0)
+    # 12 grooming adults: intervals (8 in ``data``, too few since hr70b)
+    more = rs.synthetic.generate(300, prevalence=0.2, seed=5)
+    with_intervals = rs.evaluate(model, more.messages, more.labels, n_bootstrap=5, replay_events=0)
     assert "over adult accounts, 5 replicates, seed 0." in with_intervals.to_markdown()
     low, high = with_intervals.pr_auc_ci
     assert (

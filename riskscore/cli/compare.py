@@ -28,7 +28,7 @@ from riskscore.evaluation.compare import (
     compare_alert_sets,
     compare_models,
 )
-from riskscore.evaluation.labels import check_and_align
+from riskscore.evaluation.labels import adult_accounts, check_and_align
 from riskscore.evaluation.metrics import MAX_BOOTSTRAP
 from riskscore.exceptions import SchemaError
 from riskscore.features import extract_features
@@ -165,7 +165,8 @@ def _bundles(
         # the truth, as `riskscore evaluate` scores (riskscore.evaluation.labels)
         aligned = check_and_align(data.labels, features, messages)
         # resampled by the labels' adults, as `riskscore evaluate` resamples
-        truth, label, adults = aligned.is_grooming, aligned.label, aligned.adult_id
+        truth, label = aligned.is_grooming, aligned.label
+        adults = adult_accounts(features, aligned)
     else:
         messages = read_messages(args.events, max_future_s=args.max_future_s)
         features = extract_features(messages)

@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore._checks import check_whole
+from riskscore.evaluation.labels import adult_accounts
 from riskscore.evaluation.metrics import (
     MAX_BOOTSTRAP,
     cluster_codes,
@@ -141,7 +142,8 @@ def compare_models(
     adult_id : array, optional
         Per row of ``features``, the adult account the bootstrap resamples: the labels'
         ``adult_id``, as :func:`riskscore.evaluate` resamples (``riskscore compare --data``
-        gives it); ``features.adult_id`` when omitted. The two differ where the labels'
+        gives it, :func:`~riskscore.evaluation.labels.adult_accounts`); ``features.adult_id``
+        when omitted. The two differ where the labels'
         adult is not the older account by declared age (two adults, two teenagers, an
         adult declaring a child's age).
     decided_positive, decided_negative : collections of conversation ids, optional
@@ -179,7 +181,7 @@ def compare_models(
     if is_grooming is not None:
         y = np.asarray(is_grooming, dtype=bool)
         # the project's adult-clustered bootstrap: row 0 is the point estimate
-        adults = features.adult_id if adult_id is None else np.asanyarray(adult_id)
+        adults = adult_accounts(features, None) if adult_id is None else np.asanyarray(adult_id)
         if len(adults) != len(y):
             raise ValueError(
                 f"adult_id has {len(adults)} entries for {len(y)} conversations: give the "
