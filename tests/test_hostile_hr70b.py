@@ -185,6 +185,8 @@ def test_grooming_of_too_few_adults_gets_no_headline_interval(model: rs.RiskMode
     text = report.to_markdown()
     assert "No intervals: the grooming conversations come from 9 adult accounts, fewer " in text
     assert "50 replicates" not in text
+    assert "Review tier, point estimates only (grooming of too few adults for intervals, " in text
+    assert "bootstrap intervals over adult accounts" not in text
 
 
 def test_ten_grooming_adults_get_headline_intervals(

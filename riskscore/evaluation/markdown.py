@@ -181,8 +181,16 @@ def _slice_lines(report: EvaluationResults, pct: str) -> list[str]:
             "its point estimate only (a bootstrap of so few cases gives intervals far narrower",
             "than what they say; one adult's conversations are drawn together). A dash",
         ]
-        if report.n_bootstrap
-        else ["Review tier, point estimates only (the bootstrap was switched off). A dash"]
+        if report.n_bootstrap and interval_replicates(report.n_grooming_adults, report.n_bootstrap)
+        else [
+            "Review tier, point estimates only ("
+            + (
+                "grooming of too few adults for intervals, above"
+                if report.n_bootstrap
+                else "the bootstrap was switched off"
+            )
+            + "). A dash"
+        ]
     )
     lines = [
         "",
