@@ -5,6 +5,7 @@ report's counts), and no headline interval from grooming of fewer than ten adult
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,10 +15,13 @@ from _models import random_model
 from sklearn.metrics import average_precision_score
 
 import riskscore as rs
+from riskscore.cli import main
 from riskscore.evaluation import split_dataset
 from riskscore.evaluation.compare import compare_models
 from riskscore.evaluation.metrics import weight_chunks
 from riskscore.evaluation.slices import MIN_GROOMING_FOR_INTERVAL
+from riskscore.synthetic.data import SyntheticData
+from riskscore.synthetic.labels import Labels
 
 PER_GROOMER = 3
 
@@ -197,3 +201,50 @@ def test_ten_grooming_adults_get_headline_intervals(
     assert np.isfinite(report.pr_auc_ci).all()
     assert np.isfinite(report.operating_point("review").recall_ci).all()
     assert "over adult accounts, 50 replicates, seed 0." in report.to_markdown()
+
+
+def test_compare_gives_no_interval_from_too_few_grooming_adults(
+    model: rs.RiskModel, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: `compare` drew paired intervals from nine groomers, where evaluate (and now
+    the slices' rule everywhere) gives none; the console printed them as any other."""
+    messages, labels = _age_gate_liars(MIN_GROOMING_FOR_INTERVAL - 1)
+    features = rs.extract_features(messages)
+    y = labels["is_grooming"].to_numpy()
+    comparison = compare_models(
+        model,
+        random_model(2),
+        features,
+        policy=rs.AlertPolicy.default(),
+        is_grooming=y,
+        adult_id=labels["adult_id"].to_numpy(),
+        n_bootstrap=30,
+    )
+    assert comparison.to_dict()["n_grooming_adults"] == MIN_GROOMING_FOR_INTERVAL - 1
+    for key, d in comparison.differences.items():
+        assert not math.isnan(d["difference"]), key
+        assert math.isnan(d["ci95_low"]), key
+        assert math.isnan(d["ci95_high"]), key
+    enough = compare_models(
+        model,
+        random_model(2),
+        rs.extract_features(_age_gate_liars(MIN_GROOMING_FOR_INTERVAL)[0]),
+        policy=rs.AlertPolicy.default(),
+        is_grooming=_age_gate_liars(MIN_GROOMING_FOR_INTERVAL)[1]["is_grooming"].to_numpy(),
+        adult_id=_age_gate_liars(MIN_GROOMING_FOR_INTERVAL)[1]["adult_id"].to_numpy(),
+        n_bootstrap=30,
+    )
+    assert not math.isnan(enough.differences["pr_auc"]["ci95_low"])
+
+
+def test_compare_data_says_why_it_has_no_interval(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    messages, labels = _age_gate_liars(MIN_GROOMING_FOR_INTERVAL - 1)
+    table = pa.Table.from_pandas(labels, preserve_index=False)
+    SyntheticData(messages, Labels.from_arrow(table)).write(tmp_path / "data")
+    argv = ["compare", "default", "default", "--data", str(tmp_path / "data")]
+    assert main([*argv, "--bootstrap", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "  no intervals: the grooming conversations come from 9 adult accounts, fewer " in out
+    assert "95% CI" not in out

@@ -34,6 +34,7 @@ from riskscore.evaluation.metrics import (
     replicate_metrics,
 )
 from riskscore.evaluation.records import jsonable
+from riskscore.evaluation.slices import interval_replicates
 from riskscore.features import FeatureTable
 from riskscore.io.given_ids import given_conversation_ids
 from riskscore.model import RiskModel
@@ -95,6 +96,8 @@ class ModelComparison:
     lost: tuple[Any, ...]
     differences: dict[str, dict[str, float]]
     decisions: dict[str, Any] | None
+    #: Adults (the unit resampled) with a grooming conversation; None without labels.
+    n_grooming_adults: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields (at most 20 ids of each of gained and lost; a metric that
@@ -108,6 +111,7 @@ class ModelComparison:
             "gained_examples": [str(c) for c in self.gained[:_LISTED]],
             "lost_examples": [str(c) for c in self.lost[:_LISTED]],
             "differences_b_minus_a": jsonable(self.differences),
+            "n_grooming_adults": self.n_grooming_adults,
             "decisions": self.decisions,
         }
 
@@ -153,7 +157,9 @@ def compare_models(
         Labels and bundle ids (:func:`bundle_id`) of the two models.
     n_bootstrap : int, default 500
         Bootstrap replicates over adults for the intervals, from 1 to
-        :data:`~riskscore.evaluation.metrics.MAX_BOOTSTRAP`.
+        :data:`~riskscore.evaluation.metrics.MAX_BOOTSTRAP`. Grooming conversations of
+        fewer than :data:`~riskscore.evaluation.slices.MIN_GROOMING_FOR_INTERVAL` adults
+        get no interval (NaN), as in :func:`riskscore.evaluate`.
     seed : int, default 0
         Seed of the bootstrap.
 
@@ -178,6 +184,7 @@ def compare_models(
         for n, i, al in zip(names, ids, alerted, strict=True)
     )
     differences: dict[str, dict[str, float]] = {}
+    n_grooming_adults: int | None = None
     if is_grooming is not None:
         y = np.asarray(is_grooming, dtype=bool)
         # the project's adult-clustered bootstrap: row 0 is the point estimate
@@ -188,8 +195,14 @@ def compare_models(
                 "adult account of each row of features"
             )
         codes, n_clusters = cluster_codes(adults)
+        n_grooming_adults = len(np.unique(codes[y]))
+        # grooming of too few adults: no interval, as evaluate's (interval_replicates)
         replicates = replicate_metrics(
-            codes, n_clusters, n_bootstrap, seed, _paired_metrics(y, risk, tiers)
+            codes,
+            n_clusters,
+            interval_replicates(n_grooming_adults, n_bootstrap),
+            seed,
+            _paired_metrics(y, risk, tiers),
         )
         for side, model in zip("ab", models, strict=True):
             model["metrics"] = {key: float(replicates[f"{side}.{key}"][0]) for key in _METRICS}
@@ -212,6 +225,7 @@ def compare_models(
         decisions=decision_agreement(
             given, (alerted[0], alerted[1]), decided_positive, decided_negative
         ),
+        n_grooming_adults=n_grooming_adults,
     )
 
 
