@@ -248,3 +248,23 @@ def test_compare_data_says_why_it_has_no_interval(
     out = capsys.readouterr().out
     assert "  no intervals: the grooming conversations come from 9 adult accounts, fewer " in out
     assert "95% CI" not in out
+
+
+def test_split_dataset_splits_a_pandas_dataframe_of_labels_as_evaluate_reads_it(
+    liars: tuple[rs.MessageTable, pd.DataFrame], model: rs.RiskModel
+) -> None:
+    """Was: TypeError "labels must be a dataclass such as synthetic.Labels, got <class
+    'pandas.DataFrame'>" for the labels `evaluate` takes as they are."""
+    messages, labels = liars
+    frame = labels.iloc[::-1].reset_index(drop=True)  # rows in another order
+    (train, train_labels), (test, test_labels) = split_dataset(messages, frame, seed=2)
+    for events, part in ((train, train_labels), (test, test_labels)):
+        assert isinstance(part, pd.DataFrame)
+        assert part.index.tolist() == list(range(len(part)))
+        assert len(part) == events.n_conversations
+        assert part["conversation_id"].is_monotonic_decreasing  # the frame's own order
+        ids = set(rs.extract_features(events).conversation_id.tolist())
+        assert set(part["conversation_id"].tolist()) == ids
+    assert not set(train_labels["adult_id"]) & set(test_labels["adult_id"])
+    report = rs.evaluate(model, train, train_labels, n_bootstrap=0, replay_events=0)
+    assert report.n_conversations == len(train_labels)

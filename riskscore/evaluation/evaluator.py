@@ -93,7 +93,8 @@ def split_dataset(
         Their labels (a dataclass whose per-conversation arrays are all subset); an Arrow
         table (``labels.parquet`` as read), record batch, polars DataFrame or dict of
         columns is read as :meth:`riskscore.synthetic.Labels.from_arrow` reads one, as
-        :func:`evaluate` reads it.
+        :func:`evaluate` reads it; a pandas DataFrame of those columns comes back as two
+        DataFrames (rows in its order, the index numbered from 0).
     test_fraction : float, default 0.25
         Share of adults held out, as :func:`~riskscore.evaluation.splits.split_by_adult`
         draws it: ``test_fraction * n_adults`` adults, rounded, neither side empty. The
@@ -124,8 +125,12 @@ def split_dataset(
     truth_source: Any = labels
     msgs = read_messages(messages)
     features = extract_features(msgs)
-    if not is_dataclass(labels) or isinstance(labels, type):
-        raise TypeError(f"labels must be a dataclass such as synthetic.Labels, got {type(labels)}")
+    table = hasattr(labels, "iloc")  # a pandas DataFrame, as evaluate reads one
+    if not table and (not is_dataclass(labels) or isinstance(labels, type)):
+        raise TypeError(
+            "labels must be a dataclass such as synthetic.Labels, a table of them or a pandas "
+            f"DataFrame, got {type(labels)}"
+        )
     # split on the labels' adults, the accounts evaluate resamples (adult_accounts)
     adults = adult_accounts(features, check_and_align(labels, features, msgs))
     train_idx, test_idx = split_by_adult(adults, test_fraction=test_fraction, seed=seed)
@@ -137,13 +142,16 @@ def split_dataset(
 
     def subset(codes: npt.NDArray[np.int64]) -> tuple[MessageTable, Any]:
         keep = np.sort(label_row[codes])  # the labels' own order
+        if table:  # its rows, in the DataFrame's order, numbered from 0 again
+            return msgs.take_conversations(codes), truth_source.iloc[keep].reset_index(drop=True)
         arrays = {
             # asanyarray: ids beyond int64 stay DecimalIds, the kind the events' ids are
-            f.name: np.asanyarray(getattr(labels, f.name))[keep]
-            for f in fields(labels)
-            if np.ndim(getattr(labels, f.name)) == 1 and len(getattr(labels, f.name)) == n
+            f.name: np.asanyarray(getattr(truth_source, f.name))[keep]
+            for f in fields(truth_source)
+            if np.ndim(getattr(truth_source, f.name)) == 1
+            and len(getattr(truth_source, f.name)) == n
         }
-        return msgs.take_conversations(codes), replace(labels, **arrays)
+        return msgs.take_conversations(codes), replace(truth_source, **arrays)
 
     return subset(train_idx), subset(test_idx)
 
