@@ -219,7 +219,9 @@ def test_a_report_without_bootstrap_claims_no_interval(
     assert "Review tier, point estimates only" in text
     title = plot_precision_recall(report).axes[0].get_title()
     assert title == f"PR-AUC {report.pr_auc:.3f}"
-    with_intervals = rs.evaluate(model, data.messages, data.labels, n_bootstrap=5, replay_events=0)
+    # 12 grooming adults: intervals (8 in ``data``, too few since hr70b)
+    more = rs.synthetic.generate(300, prevalence=0.2, seed=5)
+    with_intervals = rs.evaluate(model, more.messages, more.labels, n_bootstrap=5, replay_events=0)
     assert "over adult accounts, 5 replicates, seed 0." in with_intervals.to_markdown()
     low, high = with_intervals.pr_auc_ci
     assert (
@@ -337,13 +339,14 @@ def test_integer_labels_beside_rooms_say_why_the_events_ids_are_text(
 
 
 def test_compare_resamples_the_labels_adults_as_evaluate_does(
-    tmp_path: Path, data: rs.synthetic.SyntheticData, model: rs.RiskModel
+    tmp_path: Path, model: rs.RiskModel
 ) -> None:
     """Was: `compare --data` drew its paired bootstrap over ``features.adult_id`` (the
     older account by declared age), `evaluate` over the labels' ``adult_id``: two units
-    for one data set (30 of these 200 conversations differ: two adults, two teenagers, an
-    adult declaring a child's age). Checked against scikit-learn under the same draws of
-    the labels' adults."""
+    for one data set (two adults, two teenagers, an adult declaring a child's age). Checked
+    against scikit-learn under the same draws of the labels' adults (12 grooming adults:
+    with fewer, no interval since hr70b)."""
+    data = rs.synthetic.generate(300, prevalence=0.2, seed=5)
     other = random_model(1)
     save_model(other, tmp_path / "b")
     data.write(tmp_path / "data")

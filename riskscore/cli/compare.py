@@ -28,8 +28,9 @@ from riskscore.evaluation.compare import (
     compare_alert_sets,
     compare_models,
 )
-from riskscore.evaluation.labels import check_and_align
+from riskscore.evaluation.labels import adult_accounts, check_and_align
 from riskscore.evaluation.metrics import MAX_BOOTSTRAP
+from riskscore.evaluation.slices import MIN_GROOMING_FOR_INTERVAL, interval_replicates
 from riskscore.exceptions import SchemaError
 from riskscore.features import extract_features
 from riskscore.io import read_messages
@@ -165,7 +166,8 @@ def _bundles(
         # the truth, as `riskscore evaluate` scores (riskscore.evaluation.labels)
         aligned = check_and_align(data.labels, features, messages)
         # resampled by the labels' adults, as `riskscore evaluate` resamples
-        truth, label, adults = aligned.is_grooming, aligned.label, aligned.adult_id
+        truth, label = aligned.is_grooming, aligned.label
+        adults = adult_accounts(features, aligned)
     else:
         messages = read_messages(args.events, max_future_s=args.max_future_s)
         features = extract_features(messages)
@@ -301,14 +303,22 @@ def render(result: dict[str, Any]) -> None:
     )
     if result["label"] is not None:
         print(f"  metrics against {result['label']}")
+    few = result.get("n_grooming_adults")
+    if few is not None and interval_replicates(few, 1) == 0:
+        print(
+            f"  no intervals: the grooming conversations come from "
+            f"{plural(few, 'adult account')}, fewer than {MIN_GROOMING_FOR_INTERVAL}"
+        )
     for key, d in result["differences_b_minus_a"].items():
         if d["difference"] is None:  # undefined on these conversations (no positive)
             print(f"  {key:14s} B - A n/a (undefined on these conversations)")
             continue
-        print(
-            f"  {key:14s} B - A {d['difference']:+.4f} "
-            f"(95% CI {_signed(d['ci95_low'])} to {_signed(d['ci95_high'])})"
+        ci = (
+            ""
+            if d["ci95_low"] is None
+            else f" (95% CI {_signed(d['ci95_low'])} to {_signed(d['ci95_high'])})"
         )
+        print(f"  {key:14s} B - A {d['difference']:+.4f}{ci}")
     decisions = result["decisions"]
     if decisions:
         since = decisions["since"] or "the start of the queue"

@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore._checks import check_whole
+from riskscore.evaluation.labels import adult_accounts
 from riskscore.evaluation.metrics import (
     MAX_BOOTSTRAP,
     cluster_codes,
@@ -33,6 +34,7 @@ from riskscore.evaluation.metrics import (
     replicate_metrics,
 )
 from riskscore.evaluation.records import jsonable
+from riskscore.evaluation.slices import interval_replicates
 from riskscore.features import FeatureTable
 from riskscore.io.given_ids import given_conversation_ids
 from riskscore.model import RiskModel
@@ -94,6 +96,8 @@ class ModelComparison:
     lost: tuple[Any, ...]
     differences: dict[str, dict[str, float]]
     decisions: dict[str, Any] | None
+    #: Adults (the unit resampled) with a grooming conversation; None without labels.
+    n_grooming_adults: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields (at most 20 ids of each of gained and lost; a metric that
@@ -107,6 +111,7 @@ class ModelComparison:
             "gained_examples": [str(c) for c in self.gained[:_LISTED]],
             "lost_examples": [str(c) for c in self.lost[:_LISTED]],
             "differences_b_minus_a": jsonable(self.differences),
+            "n_grooming_adults": self.n_grooming_adults,
             "decisions": self.decisions,
         }
 
@@ -141,7 +146,8 @@ def compare_models(
     adult_id : array, optional
         Per row of ``features``, the adult account the bootstrap resamples: the labels'
         ``adult_id``, as :func:`riskscore.evaluate` resamples (``riskscore compare --data``
-        gives it); ``features.adult_id`` when omitted. The two differ where the labels'
+        gives it, :func:`~riskscore.evaluation.labels.adult_accounts`); ``features.adult_id``
+        when omitted. The two differ where the labels'
         adult is not the older account by declared age (two adults, two teenagers, an
         adult declaring a child's age).
     decided_positive, decided_negative : collections of conversation ids, optional
@@ -151,7 +157,9 @@ def compare_models(
         Labels and bundle ids (:func:`bundle_id`) of the two models.
     n_bootstrap : int, default 500
         Bootstrap replicates over adults for the intervals, from 1 to
-        :data:`~riskscore.evaluation.metrics.MAX_BOOTSTRAP`.
+        :data:`~riskscore.evaluation.metrics.MAX_BOOTSTRAP`. Grooming conversations of
+        fewer than :data:`~riskscore.evaluation.slices.MIN_GROOMING_FOR_INTERVAL` adults
+        get no interval (NaN), as in :func:`riskscore.evaluate`.
     seed : int, default 0
         Seed of the bootstrap.
 
@@ -176,18 +184,25 @@ def compare_models(
         for n, i, al in zip(names, ids, alerted, strict=True)
     )
     differences: dict[str, dict[str, float]] = {}
+    n_grooming_adults: int | None = None
     if is_grooming is not None:
         y = np.asarray(is_grooming, dtype=bool)
         # the project's adult-clustered bootstrap: row 0 is the point estimate
-        adults = features.adult_id if adult_id is None else np.asanyarray(adult_id)
+        adults = adult_accounts(features, None) if adult_id is None else np.asanyarray(adult_id)
         if len(adults) != len(y):
             raise ValueError(
                 f"adult_id has {len(adults)} entries for {len(y)} conversations: give the "
                 "adult account of each row of features"
             )
         codes, n_clusters = cluster_codes(adults)
+        n_grooming_adults = len(np.unique(codes[y]))
+        # grooming of too few adults: no interval, as evaluate's (interval_replicates)
         replicates = replicate_metrics(
-            codes, n_clusters, n_bootstrap, seed, _paired_metrics(y, risk, tiers)
+            codes,
+            n_clusters,
+            interval_replicates(n_grooming_adults, n_bootstrap),
+            seed,
+            _paired_metrics(y, risk, tiers),
         )
         for side, model in zip("ab", models, strict=True):
             model["metrics"] = {key: float(replicates[f"{side}.{key}"][0]) for key in _METRICS}
@@ -210,6 +225,7 @@ def compare_models(
         decisions=decision_agreement(
             given, (alerted[0], alerted[1]), decided_positive, decided_negative
         ),
+        n_grooming_adults=n_grooming_adults,
     )
 
 

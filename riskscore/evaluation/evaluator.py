@@ -9,7 +9,11 @@ Choices, stated once:
 
 - **Bootstrap by adult.** Conversations of one adult are not independent (the same
   per-sender features, one groomer's campaign), so intervals resample adult accounts
-  (``labels.adult_id``) with replacement, not conversations. Percentile intervals.
+  (``labels.adult_id``) with replacement, not conversations. Percentile intervals. The
+  same account is the adult of the train/test split, of the replay's sampling and of the
+  report's counts (:func:`~riskscore.evaluation.labels.adult_accounts`). Grooming
+  conversations of fewer than ten adults get no intervals, headline or slice
+  (:func:`~riskscore.evaluation.slices.interval_replicates`).
 - **Operating points** are the policy's review and urgent thresholds per child age band.
   An alert at the review tier or above counts as a positive decision. At adult level
   (PAN 2012 style), an adult is flagged if any of their conversations alerts, and is a
@@ -40,11 +44,20 @@ import numpy.typing as npt
 
 import riskscore.evaluation.metrics as em
 from riskscore._checks import check_open_share, check_seed, check_whole, is_real
-from riskscore.evaluation.labels import check_and_align, scored_label
+from riskscore.evaluation.labels import (
+    adult_accounts,
+    check_and_align,
+    scored_label,
+)
 from riskscore.evaluation.replay import latency_penalty, replay
 from riskscore.evaluation.report import EvaluationReport
 from riskscore.evaluation.results import Curves, EarlyDetection, Interval, OperatingPoint
-from riskscore.evaluation.slices import slice_metrics, slice_replicates, slices_of
+from riskscore.evaluation.slices import (
+    interval_replicates,
+    slice_metrics,
+    slice_replicates,
+    slices_of,
+)
 from riskscore.evaluation.splits import split_by_adult
 from riskscore.exceptions import SchemaError
 from riskscore.features import FeatureTable, extract_features
@@ -70,7 +83,7 @@ DEFAULT_LATENCY_P = math.log(3.0) / 10.0
 def split_dataset(
     messages: object, labels: Any, *, test_fraction: float = 0.25, seed: int = 0
 ) -> tuple[tuple[MessageTable, Any], tuple[MessageTable, Any]]:
-    """Split labelled events into training and test sets with no adult account on both sides.
+    """Split labelled events into training and test sets with no labelled adult on both sides.
 
     Parameters
     ----------
@@ -80,10 +93,13 @@ def split_dataset(
         Their labels (a dataclass whose per-conversation arrays are all subset); an Arrow
         table (``labels.parquet`` as read), record batch, polars DataFrame or dict of
         columns is read as :meth:`riskscore.synthetic.Labels.from_arrow` reads one, as
-        :func:`evaluate` reads it.
+        :func:`evaluate` reads it; a pandas DataFrame of those columns comes back as two
+        DataFrames (rows in its order, the index numbered from 0).
     test_fraction : float, default 0.25
         Share of adults held out, as :func:`~riskscore.evaluation.splits.split_by_adult`
-        draws it: ``test_fraction * n_adults`` adults, rounded, neither side empty.
+        draws it: ``test_fraction * n_adults`` adults, rounded, neither side empty. The
+        adults are the labels' ``adult_id``, the accounts :func:`evaluate` resamples
+        (:func:`~riskscore.evaluation.labels.adult_accounts`).
     seed : int, default 0
         Seed of the split (same seed, same split).
 
@@ -99,8 +115,7 @@ def split_dataset(
     >>> (train, train_labels), (test, test_labels) = split_dataset(data.messages, data.labels)
     >>> train.n_conversations + test.n_conversations, len(train_labels) + len(test_labels)
     (300, 300)
-    >>> ta = set(rs.extract_features(train).adult_id) & set(rs.extract_features(test).adult_id)
-    >>> len(ta)
+    >>> len(set(train_labels.adult_id) & set(test_labels.adult_id))
     0
     """
     check_open_share("test_fraction", test_fraction)
@@ -110,10 +125,15 @@ def split_dataset(
     truth_source: Any = labels
     msgs = read_messages(messages)
     features = extract_features(msgs)
-    if not is_dataclass(labels) or isinstance(labels, type):
-        raise TypeError(f"labels must be a dataclass such as synthetic.Labels, got {type(labels)}")
-    check_and_align(labels, features, msgs)
-    train_idx, test_idx = split_by_adult(features.adult_id, test_fraction=test_fraction, seed=seed)
+    table = hasattr(labels, "iloc")  # a pandas DataFrame, as evaluate reads one
+    if not table and (not is_dataclass(labels) or isinstance(labels, type)):
+        raise TypeError(
+            "labels must be a dataclass such as synthetic.Labels, a table of them or a pandas "
+            f"DataFrame, got {type(labels)}"
+        )
+    # split on the labels' adults, the accounts evaluate resamples (adult_accounts)
+    adults = adult_accounts(features, check_and_align(labels, features, msgs))
+    train_idx, test_idx = split_by_adult(adults, test_fraction=test_fraction, seed=seed)
     # The label row of each conversation, its id matched as evaluation matches it: the raw
     # ids compared with np.isin matched no label of ids beyond int64 (uint64 labels beside
     # the events' decimal text), and both sides came back with no label at all.
@@ -122,13 +142,16 @@ def split_dataset(
 
     def subset(codes: npt.NDArray[np.int64]) -> tuple[MessageTable, Any]:
         keep = np.sort(label_row[codes])  # the labels' own order
+        if table:  # its rows, in the DataFrame's order, numbered from 0 again
+            return msgs.take_conversations(codes), truth_source.iloc[keep].reset_index(drop=True)
         arrays = {
             # asanyarray: ids beyond int64 stay DecimalIds, the kind the events' ids are
-            f.name: np.asanyarray(getattr(labels, f.name))[keep]
-            for f in fields(labels)
-            if np.ndim(getattr(labels, f.name)) == 1 and len(getattr(labels, f.name)) == n
+            f.name: np.asanyarray(getattr(truth_source, f.name))[keep]
+            for f in fields(truth_source)
+            if np.ndim(getattr(truth_source, f.name)) == 1
+            and len(getattr(truth_source, f.name)) == n
         }
-        return msgs.take_conversations(codes), replace(labels, **arrays)
+        return msgs.take_conversations(codes), replace(truth_source, **arrays)
 
     return subset(train_idx), subset(test_idx)
 
@@ -224,7 +247,10 @@ def evaluate(
     policy : AlertPolicy, optional
         Thresholds of the operating points; :meth:`AlertPolicy.default` when omitted.
     n_bootstrap : int, default 200
-        Bootstrap replicates for the intervals (resampling adults); 0 for none.
+        Bootstrap replicates for the intervals (resampling adults); 0 for none. Grooming
+        conversations of fewer than
+        :data:`~riskscore.evaluation.slices.MIN_GROOMING_FOR_INTERVAL` adults get none
+        either (the point estimates alone).
     confidence : float, default 0.95
         Coverage of the intervals.
     seed : int, default 0
@@ -286,7 +312,8 @@ def evaluate(
     child_age = features.column("child_age")
     tiers = policy.tiers(risk, child_age, features.column("adult_age"))
 
-    adult_code, n_adults = em.cluster_codes(truth.adult_id)
+    adults = adult_accounts(features, truth)  # one unit: bootstrap, replay, counts
+    adult_code, n_adults = em.cluster_codes(adults)
     adult_truth = em.group_any(adult_code, y, n_adults)
     alerted_at = {name: tiers >= tier for name, tier in (("review", 1), ("urgent", 2))}
     adult_alerted = {k: em.group_any(adult_code, v, n_adults) for k, v in alerted_at.items()}
@@ -306,11 +333,22 @@ def evaluate(
             out.update({f"{name}.adult_{k}": v for k, v in adult.items()})
         return out
 
-    values = em.replicate_metrics(adult_code, n_adults, n_bootstrap, seed, metrics)
+    # grooming of too few adults: point estimates alone, as a slice's (interval_replicates)
+    shown = interval_replicates(int(adult_truth.sum()), n_bootstrap)
+    values = em.replicate_metrics(adult_code, n_adults, shown, seed, metrics)
     early = None
     if replay_events > 0:
         early = _early_detection(
-            model, policy, msgs, features, y, truth.onset_index, replay_events, seed, latency_p
+            model,
+            policy,
+            msgs,
+            features,
+            y,
+            truth.onset_index,
+            replay_events,
+            seed,
+            latency_p,
+            adults=adults,
         )
     return EvaluationReport(
         n_conversations=len(y),
@@ -320,12 +358,12 @@ def evaluate(
         prevalence=float(y.mean()),
         label=truth.label,
         n_label_differs=truth.n_label_differs,
-        **em.headline_fields(values, confidence, n_bootstrap),
+        **em.headline_fields(values, confidence, shown),
         threshold_at_precision_90=float(values["threshold_at_precision"][0]),
-        operating_points=_operating_points(alerted_at, values, confidence, n_bootstrap),
+        operating_points=_operating_points(alerted_at, values, confidence, shown),
         early_detection=early,
         slices=slice_metrics(
-            slices, values, y, alerted_at["review"], adult_code, confidence, n_bootstrap
+            slices, values, y, alerted_at["review"], adult_code, confidence, shown
         ),
         curves=_curves(y, risk, n_bins),
         n_bootstrap=n_bootstrap,
@@ -365,8 +403,10 @@ def _early_detection(
     budget: int,
     seed: int,
     latency_p: float,
+    *,
+    adults: npt.NDArray[Any] | None = None,
 ) -> EarlyDetection:
-    result = replay(model, policy, msgs, features, y, budget=budget, seed=seed)
+    result = replay(model, policy, msgs, features, y, budget=budget, seed=seed, adults=adults)
     pos = result.position
     yy = y[pos]
     alerted = result.first_alert_index >= 0

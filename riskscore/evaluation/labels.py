@@ -26,9 +26,10 @@ LABEL_COLUMNS = ("is_grooming_true", "is_grooming")
 class AlignedLabels:
     """Ground truth in the order of the feature table.
 
-    ``is_grooming`` holds the values of the column named by ``label``;
-    ``n_label_differs`` counts the conversations whose observed label differs from the
-    truth (0 when the labels carry no truth).
+    ``is_grooming`` holds the values of the column named by ``label``; ``adult_id`` the
+    labels' adult of each conversation, as the events spell that participant's id (use
+    :func:`adult_accounts`); ``n_label_differs`` counts the conversations whose observed
+    label differs from the truth (0 when the labels carry no truth).
     """
 
     is_grooming: npt.NDArray[np.bool_]
@@ -106,7 +107,8 @@ def check_and_align(
     )
     _, children = same_kind_label_ids(given, features.child_id, "adult_id", integers=integers)
     adult = label_adult[pos]
-    participant = (adult == adults) | (adult == children)
+    is_older = adult == adults
+    participant = is_older | (adult == children)
     if not np.all(participant):
         bad = np.flatnonzero(~participant)
         raise SchemaError(
@@ -134,10 +136,38 @@ def check_and_align(
             column="onset_index",
             value=int(onset[bad[0]]),
         )
+    # the labels' adult as the events spell it (both id columns come from one accounts array)
+    adult_account = features.adult_id.copy()
+    adult_account[~is_older] = features.child_id[~is_older]
     return AlignedLabels(
         is_grooming=grooming if column == LABEL_COLUMNS[0] else observed,
         onset_index=onset,
-        adult_id=adult,
+        adult_id=adult_account,
         label=column,
         n_label_differs=int(np.count_nonzero(observed != grooming)),
     )
+
+
+def adult_accounts(features: FeatureTable, labels: AlignedLabels | None) -> npt.NDArray[Any]:
+    """The adult account of each conversation of ``features``: the one unit that evaluation
+    resamples (the bootstrap of ``evaluate`` and ``compare``), splits on (``split_dataset``,
+    ``train --data``), samples for the early-detection replay, and counts in its reports.
+
+    With labels, the labels' ``adult_id``: the ground truth names the groomer, who may not
+    be the older participant by declared age (an adult declaring a child's age, two adults,
+    two teenagers). Without labels, the feature table's adult: the older participant by
+    declared age (:attr:`riskscore.FeatureTable.adult_id`).
+
+    Parameters
+    ----------
+    features : FeatureTable
+        The conversations.
+    labels : AlignedLabels or None
+        Their labels as :func:`check_and_align` aligned them, or None.
+
+    Returns
+    -------
+    array of shape (n_conversations,)
+        Account ids as the events spell them.
+    """
+    return features.adult_id if labels is None else labels.adult_id

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from riskscore._words import number_text, plural
 from riskscore.evaluation.results import EarlyDetection, EvaluationResults
-from riskscore.evaluation.slices import MIN_GROOMING_FOR_INTERVAL
+from riskscore.evaluation.slices import MIN_GROOMING_FOR_INTERVAL, interval_replicates
 from riskscore.io.markdown import markdown_line, markdown_row, markdown_text
 
 PLOTS = (
@@ -64,6 +64,23 @@ def render_report(report: EvaluationResults, plots: Sequence[str] = ()) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _intervals_line(report: EvaluationResults, pct: str) -> str:
+    """What the intervals are, or why there are none."""
+    if not report.n_bootstrap:
+        return "No intervals: the bootstrap was switched off (0 replicates)."
+    if interval_replicates(report.n_grooming_adults, report.n_bootstrap) == 0:
+        return (
+            f"No intervals: the grooming conversations come from "
+            f"{plural(report.n_grooming_adults, 'adult account')}, fewer than "
+            f"{MIN_GROOMING_FOR_INTERVAL}; resampling so few cases gives intervals far "
+            "narrower than what they say (one adult's conversations are drawn together)."
+        )
+    return (
+        f"Intervals: {pct} percentile bootstrap over adult accounts, "
+        f"{plural(report.n_bootstrap, 'replicate')}, seed {report.seed}."
+    )
+
+
 def _overview_lines(report: EvaluationResults, pct: str) -> list[str]:
     """The title, what was measured, and the ranking and calibration metrics."""
     return [
@@ -77,12 +94,7 @@ def _overview_lines(report: EvaluationResults, pct: str) -> list[str]:
         f"{plural(report.n_adults, 'adult account')} of which "
         f"{number_text(report.n_grooming_adults)} with a grooming conversation.",
         scored_against(report),
-        (
-            f"Intervals: {pct} percentile bootstrap over adult accounts, "
-            f"{plural(report.n_bootstrap, 'replicate')}, seed {report.seed}."
-            if report.n_bootstrap
-            else "No intervals: the bootstrap was switched off (0 replicates)."
-        ),
+        _intervals_line(report, pct),
         "",
         "## Ranking and calibration",
         "",
@@ -169,8 +181,16 @@ def _slice_lines(report: EvaluationResults, pct: str) -> list[str]:
             "its point estimate only (a bootstrap of so few cases gives intervals far narrower",
             "than what they say; one adult's conversations are drawn together). A dash",
         ]
-        if report.n_bootstrap
-        else ["Review tier, point estimates only (the bootstrap was switched off). A dash"]
+        if report.n_bootstrap and interval_replicates(report.n_grooming_adults, report.n_bootstrap)
+        else [
+            "Review tier, point estimates only ("
+            + (
+                "grooming of too few adults for intervals, above"
+                if report.n_bootstrap
+                else "the bootstrap was switched off"
+            )
+            + "). A dash"
+        ]
     )
     lines = [
         "",

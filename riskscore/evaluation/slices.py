@@ -29,6 +29,14 @@ from riskscore.policy import AlertPolicy
 MIN_GROOMING_FOR_INTERVAL: Final = 10
 
 
+def interval_replicates(n_grooming_adults: int, n_bootstrap: int) -> int:
+    """The bootstrap replicates that give intervals to figures over conversations whose
+    grooming ones come from ``n_grooming_adults`` adult accounts: ``n_bootstrap``, or 0 (no
+    interval) below :data:`MIN_GROOMING_FOR_INTERVAL`. One rule for the headline metrics,
+    the operating points and each slice."""
+    return n_bootstrap if n_grooming_adults >= MIN_GROOMING_FOR_INTERVAL else 0
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Slice:
     """One slice: what it groups by, its value, and its conversations (a mask)."""
@@ -109,7 +117,7 @@ def slice_metrics(
         n_grooming = int(y[s.mask].sum())
         n_grooming_adults = len(np.unique(adult[s.mask & y]))
         # grooming of too few adults: the point estimate alone (see the constant)
-        replicates = n_bootstrap if n_grooming_adults >= MIN_GROOMING_FOR_INTERVAL else 0
+        replicates = interval_replicates(n_grooming_adults, n_bootstrap)
 
         def est(name: str, i: int = i, replicates: int = replicates) -> tuple[float, Interval]:
             return em.estimate(values[f"slice.{i}.{name}"], confidence, replicates)

@@ -14,7 +14,7 @@ import numpy.typing as npt
 import riskscore.evaluation.metrics as em
 from riskscore import synthetic
 from riskscore._checks import check_open_share, check_sample, check_seconds, check_whole
-from riskscore.evaluation.labels import check_and_align
+from riskscore.evaluation.labels import adult_accounts, check_and_align
 from riskscore.evaluation.robustness import evaluate_worlds, unseen_worlds
 from riskscore.evaluation.splits import split_by_adult
 from riskscore.features import FeatureTable, extract_features
@@ -167,8 +167,9 @@ def train_model(
         y = align_labels(features, stored.labels)  # learnt from: the observed label
         # measured against: the truth, as `riskscore evaluate` scores (scored_label)
         scored = check_and_align(stored.labels, features, stored.messages)
+        # split on the labels' adults, as split_dataset (adult_accounts)
         train_idx, test_idx = split_by_adult(
-            features.adult_id, test_fraction=test_fraction, seed=seed
+            adult_accounts(features, scored), test_fraction=test_fraction, seed=seed
         )
         progress("fit")
         model = fit_risk_model(features.take(train_idx), y[train_idx], seed=seed)
