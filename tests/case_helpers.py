@@ -92,3 +92,24 @@ def assert_compare_matches_both_decisions(
     events_option = ["--events", str(source), "--policy", str(policy)]
     assert main(["compare", "default", "default", *events_option, "--queue", str(queue)]) == 0
     assert matched in capsys.readouterr().out
+
+
+def room_of_three(room: object, adult: object, child: object, other: object) -> list[Event]:
+    """Room ``room`` of three accounts from its second event: two adults (``adult``, 35, and
+    ``other``, 41) write each other (no case: no child), then ``adult`` writes ``child``
+    (12), who answers: a group room, its pair of ``adult`` and ``child`` a case."""
+    ages = {adult: 35.0, child: 12.0, other: 41.0}
+    turns = [(other, adult), (adult, child), (child, adult)]
+    return [
+        {
+            "conversation_id": room,
+            "timestamp": T0 + 30 + 60 * i,
+            "sender_id": s,
+            "recipient_id": r,
+            "sender_age": ages[s],
+            "recipient_age": ages[r],
+            "channel": "direct",
+            "event": "message",
+        }
+        for i, (s, r) in enumerate(turns * 2)
+    ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,3 +193,25 @@ def _queued(db: Path) -> list[tuple[str, int]]:
     """The review queue's items: (conversation id, signals)."""
     with ReviewQueue(db) as q:
         return [(i.conversation_id, i.n_signals) for i in q.items()]
+
+
+@contextlib.contextmanager
+def full_fifo(path: Path, page: bytes) -> Iterator[int]:
+    """A FIFO at ``path`` whose pipe is full of ``page`` after ``page``, with its reader
+    (yielded) open and reading nothing; closed on exit, so a write still waiting then
+    fails (EPIPE) and its thread ends."""
+    path.unlink(missing_ok=True)
+    os.mkfifo(path)
+    reader = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        writer = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+        try:
+            while True:
+                os.write(writer, page)
+        except BlockingIOError:
+            pass
+        finally:
+            os.close(writer)
+        yield reader
+    finally:
+        os.close(reader)

@@ -25,6 +25,7 @@ from case_helpers import (
     Event,
     assert_compare_matches_both_decisions,
     events_of,
+    room_of_three,
     score_then_stream,
     write_jsonl,
 )
@@ -40,28 +41,8 @@ from riskscore.moderation.learning import learn_from_decisions
 from riskscore.moderation.user_reports import iter_reports
 
 
-def _room(room: object, adult: object, child: object, other: object) -> list[Event]:
-    """Room ``room`` of three accounts from its second event: two adults write each other
-    (no case: no child), then one of them writes a child, who answers."""
-    ages = {adult: 35.0, child: 12.0, other: 41.0}
-    turns = [(other, adult), (adult, child), (child, adult)]
-    return [
-        {
-            "conversation_id": room,
-            "timestamp": T0 + 30 + 60 * i,
-            "sender_id": s,
-            "recipient_id": r,
-            "sender_age": ages[s],
-            "recipient_age": ages[r],
-            "channel": "direct",
-            "event": "message",
-        }
-        for i, (s, r) in enumerate(turns * 2)
-    ]
-
-
 def _events(direct: object, room: object, accounts: tuple[object, ...] = (3, 4, 5)) -> list[Event]:
-    events = [*events_of([(direct, 1, 2)]), *_room(room, *accounts)]
+    events = [*events_of([(direct, 1, 2)]), *room_of_three(room, *accounts)]
     return sorted(events, key=lambda e: e["timestamp"])
 
 
@@ -201,7 +182,7 @@ def test_learning_from_a_stream_queue_with_a_group_room_finds_its_conversations(
     labels the conversation it was made on."""
     conversations = [(k, 100 + k, 200 + k) for k in range(10)]
     events = sorted(
-        [*events_of(conversations), *_room(9_999, 300, 301, 302)],
+        [*events_of(conversations), *room_of_three(9_999, 300, 301, 302)],
         key=lambda e: e["timestamp"],
     )
     source = write_jsonl(tmp_path / "events.jsonl", events)

@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 import pytest
 from queue_helpers import locked
-from synapse_helpers import _chat, _queued, _read_jsonl, _run, _sinks, _Suspended
+from synapse_helpers import _chat, _queued, _read_jsonl, _run, _sinks, _Suspended, full_fifo
 
 import riskscore.integrations._synapse_sinks as sinks
 from riskscore.integrations._synapse_store import RoomStore
@@ -232,21 +232,8 @@ def test_an_alert_whose_thread_has_not_run_at_shutdown_is_sent_once(tmp_path: Pa
 @contextmanager
 def _stalled_fifo(path: Path) -> Iterator[None]:
     """A FIFO at ``path`` whose reader is there and reads nothing, its pipe full."""
-    path.unlink(missing_ok=True)
-    os.mkfifo(path)
-    reader = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        writer = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
-        try:
-            while True:
-                os.write(writer, b"x" * 4096)
-        except BlockingIOError:
-            pass
-        finally:
-            os.close(writer)
+    with full_fifo(path, b"x" * 4096):
         yield
-    finally:
-        os.close(reader)  # a write still waiting fails (EPIPE) and its thread ends
 
 
 def _ends(func: Callable[[], Any]) -> bool:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from synapse_helpers import _chat, _Event, _module, _queued, _read_jsonl, _run, _sinks
+from synapse_helpers import _chat, _Event, _module, _queued, _read_jsonl, _run, _sinks, full_fifo
 
 import riskscore.integrations._synapse_sinks as sinks
 from riskscore.integrations._synapse_ages import AgeLookupError, AgeSource, make_age_source
@@ -36,21 +36,9 @@ from riskscore.moderation.queue import ReviewQueue
 def _fifo_with_one_page_free(path: Path) -> Iterator[int]:
     """A FIFO at ``path`` whose reader (yielded) has read one page of a full pipe: one
     write of at most a page fits, then the pipe is full again. The pipe holds blank lines."""
-    os.mkfifo(path)
-    reader = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        writer = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
-        try:
-            while True:
-                os.write(writer, b" " * 4095 + b"\n")
-        except BlockingIOError:
-            pass
-        finally:
-            os.close(writer)
+    with full_fifo(path, b" " * 4095 + b"\n") as reader:
         os.read(reader, 4096)
         yield reader
-    finally:
-        os.close(reader)
 
 
 def _drain(reader: int) -> list[str]:

@@ -17,32 +17,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from case_helpers import POLICY, T0, Event, events_of, write_jsonl
+from case_helpers import POLICY, Event, events_of, room_of_three, write_jsonl
 
 from riskscore.batch import score_events, score_parquet
 from riskscore.cli import main
 from riskscore.moderation import ReviewQueue
 from riskscore.policy import AlertPolicy
-
-
-def _room(room: object) -> list[Event]:
-    """Room ``room`` of three accounts: adult 3 (35) writes child 4 (12), who answers, and
-    adult 5 (41) writes adult 3: a group room, its pair 3-4 a case."""
-    ages = {3: 35.0, 4: 12.0, 5: 41.0}
-    turns = [(5, 3), (3, 4), (4, 3)]
-    return [
-        {
-            "conversation_id": room,
-            "timestamp": T0 + 30 + 60 * i,
-            "sender_id": s,
-            "recipient_id": r,
-            "sender_age": ages[s],
-            "recipient_age": ages[r],
-            "channel": "direct",
-            "event": "message",
-        }
-        for i, (s, r) in enumerate(turns * 2)
-    ]
 
 
 def _stream(queue: Path, policy: Path, events: list[Event], mp: pytest.MonkeyPatch) -> None:
@@ -61,7 +41,7 @@ def _items(queue: Path) -> list[tuple[str, object, object, object]]:
 
 CASES = {
     # a group room makes every conversation id text, "6" beside "9|3|4"
-    "group-room": (6, 1, [*events_of([(6, 1, 2)]), *_room(9)]),
+    "group-room": (6, 1, [*events_of([(6, 1, 2)]), *room_of_three(9, 3, 4, 5)]),
     # an adult account beyond int64 makes every account id text
     "account-beyond-int64": (6, 2**63 + 3, events_of([(6, 2**63 + 3, 2)])),
 }
@@ -108,7 +88,9 @@ def test_a_batch_results_alerts_queued_directly_join_the_online_case(
 
 def test_text_ids_of_a_batch_result_stay_text(tmp_path: Path) -> None:
     """Guard: text ids (``"6"`` beside a room ``"9"``) stay text in a result's alerts."""
-    events = sorted([*events_of([("6", 1, 2)]), *_room("9")], key=lambda e: e["timestamp"])
+    events = sorted(
+        [*events_of([("6", 1, 2)]), *room_of_three("9", 3, 4, 5)], key=lambda e: e["timestamp"]
+    )
     policy_path = tmp_path / "policy.toml"
     policy_path.write_text(POLICY, encoding="utf-8")
     path = write_jsonl(tmp_path / "events.jsonl", events)
