@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from synapse_helpers import _chat, _sinks
@@ -97,3 +99,88 @@ def test_a_fifo_whose_reader_closes_mid_append_counts_only_the_records_lost(
         "[Errno 32] Broken pipe: the append stopped, 1 of 2 records written"
     )
     assert module.stats()["jsonl_failed"] == 1
+
+
+class _Failing:
+    """A connection to a room facts file that fails each statement as SQLite fails a file
+    damaged, or a disk gone, since start-up (its commit and rollback are the file's)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, *_: Any) -> Any:
+        raise sqlite3.DatabaseError("disk I/O error")
+
+    executemany = execute
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
+def test_a_room_facts_file_it_cannot_read_is_counted_and_the_events_scored(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Was: a read of ``rooms.sqlite3`` that failed (a disk I/O error) made every event of
+    the room "could not map room event" with a traceback that named neither the file nor
+    the error, and none was scored. Now each read it cannot give is counted
+    (``room_facts_not_read``) and one line names the file, the fact and the error; the
+    room is taken as the file knowing nothing of it, and the invite and messages scored."""
+    module, _, _ = _sinks(tmp_path)
+    store = module._store
+    store._conn = _Failing(store._conn)  # type: ignore[assignment]
+    with caplog.at_level(logging.ERROR, logger="riskscore.integrations.synapse"):
+        _chat(module)
+        module._process(100)
+    stats = module.stats()
+    assert stats["unmapped"] == 0  # was 14
+    assert stats["scored"] == 13  # the invite and the messages (the join answers none)
+    assert stats["room_facts_not_read"] > 0
+    rooms = tmp_path / "s" / "rooms.sqlite3"
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[0] == (
+        f"riskscore: {rooms} could not read whether room !dm:x is a direct chat or encrypted "
+        "(taken as neither for this event): disk I/O error"
+    )
+    assert (
+        f"riskscore: {rooms} could not read the invite of @kid:x to room !dm:x (taken as "
+        "none): disk I/O error"
+    ) in lines
+    assert not any(r.exc_info for r in caplog.records)
+
+
+def test_a_moderation_room_id_the_file_cannot_take_is_kept_in_memory(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Was: the moderation room's id, once the room was created, not written to a
+    read-only ``rooms.sqlite3`` raised out of the notice's post: the id was not kept, and
+    the next alert's notice created another room. Now it is counted, one line names the
+    file, and the id is returned (kept by the module until a restart)."""
+    module, _, _ = _sinks(tmp_path)
+    module._store._conn.execute("PRAGMA query_only = ON")
+    with caplog.at_level(logging.ERROR, logger="riskscore.integrations.synapse"):
+        assert module._room_meta("!mod:x") == "!mod:x"
+    (line,) = caplog.records
+    assert line.getMessage() == (
+        f"riskscore: {tmp_path / 's' / 'rooms.sqlite3'} could not remember the "
+        "moderation_room_id !mod:x (known until a restart): attempt to write a readonly "
+        "database"
+    )
+    assert module.stats()["room_facts_not_written"] == 1
+
+
+def test_a_direct_chats_list_the_file_cannot_read_is_one_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Was: an ``m.direct`` update whose earlier list ``rooms.sqlite3`` could not read
+    raised the SQLite error into Synapse's account data callback (a traceback naming
+    neither the file nor the user). Now it is counted and one line names them."""
+    module, _, _ = _sinks(tmp_path)
+    module._store._conn = _Failing(module._store._conn)  # type: ignore[assignment]
+    with caplog.at_level(logging.ERROR, logger="riskscore.integrations.synapse"):
+        module._mark_direct_rooms({"@kid:x": ["!dm:x"]}, "@adult:x")
+    (line,) = caplog.records
+    assert line.getMessage() == (
+        f"riskscore: {tmp_path / 's' / 'rooms.sqlite3'} could not remember the direct chats "
+        "@adult:x lists in m.direct (the earlier list stays): disk I/O error"
+    )
+    assert module.stats()["room_facts_not_written"] == 1

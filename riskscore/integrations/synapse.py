@@ -489,6 +489,7 @@ class RiskscoreModule(AlertSinks):
             "unmapped": self.n_unmapped,
             "age_lookups_failed": self.warnings.seen.get(AGES_FAILED, 0),
             "room_facts_not_written": self._store.n_not_written,
+            "room_facts_not_read": self._store.n_not_read,
             "skipped_large_rooms": self._translator.n_skipped_large_rooms,
             "direct_rooms_ignored": self._translator.n_direct_rooms_ignored,
             "clamped_timestamps": self._translator.n_clamped_timestamps,
