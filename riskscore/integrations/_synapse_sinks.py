@@ -27,7 +27,7 @@ from riskscore.integrations._synapse_config import SynapseConfig
 from riskscore.integrations._synapse_log import EventWarnings
 from riskscore.integrations._synapse_mapping import EventTranslator
 from riskscore.integrations._synapse_store import RoomStore
-from riskscore.io.private import FifoAppendTimeoutError, append_private_lines
+from riskscore.io.private import FifoAppendError, append_private_lines
 from riskscore.io.shown_ids import shown_id
 from riskscore.model.scores import reason_texts
 from riskscore.moderation.item_facts import alert_facts, older_role, younger_account_text
@@ -72,13 +72,14 @@ class AlertSinks:
     n_jsonl_failed: int
     n_events_log_failed: int
     n_shadow_alerts: int
+    n_shadow_failed: int
     warnings: EventWarnings
 
     def _open_sinks(self) -> None:
         """The sinks' counters, and the writer of the review queue, opened in the thread
         that writes to it (:mod:`riskscore.moderation.queue_writer`)."""
         self.n_queue_refused = self.n_jsonl_failed = self.n_events_log_failed = 0
-        self.n_shadow_alerts = self.n_queue_failed = 0
+        self.n_shadow_alerts = self.n_shadow_failed = self.n_queue_failed = 0
         self._notices: deque[tuple[Alert, dict[str, Any]]] = deque()  # to post, in order
         #: Notices never posted: their queue full (:data:`MAX_NOTICES`), or left at shutdown.
         self.n_notices_dropped = 0
@@ -101,6 +102,7 @@ class AlertSinks:
             "jsonl_failed": self.n_jsonl_failed,
             "events_log_failed": self.n_events_log_failed,
             "shadow_alerts": self.n_shadow_alerts,
+            "shadow_failed": self.n_shadow_failed,
             "notices_dropped": self.n_notices_dropped,
         }
 
@@ -258,19 +260,25 @@ class AlertSinks:
             )
 
     def _log_shadow(self, lines: list[str]) -> None:
-        """Append shadow alerts to the shadow JSON lines file (and nowhere else)."""
+        """Append shadow alerts to the shadow JSON lines file (and nowhere else): those it
+        took are counted (``n_shadow_alerts``), those it could not too
+        (``n_shadow_failed``), and are one line in the log."""
         path = self._settings.shadow_jsonl
         assert path is not None
-        self.n_shadow_alerts += len(lines)
         try:
             append_private_lines(path, lines, wait_s=FIFO_WAIT_S)
         except OSError as exc:
+            failed = len(lines) - _written(exc)
+            self.n_shadow_alerts += len(lines) - failed
+            self.n_shadow_failed += failed
             logger.error(
                 "riskscore: could not append %d shadow alerts to %s: %s",
-                len(lines) - _written(exc),
+                failed,
                 path,
                 one_line(str(exc)),
             )
+        else:
+            self.n_shadow_alerts += len(lines)
 
     def _queue_refused(self, alert: Alert, reason: str) -> None:
         """Count an alert the review queue refused (dated too far ahead of the clock, or
@@ -355,8 +363,9 @@ class AlertSinks:
 
 def _written(exc: OSError) -> int:
     """The records an append that failed wrote whole: those before a FIFO's reader stalled
-    (:class:`~riskscore.io.private.FifoAppendTimeoutError`), else none (a file cut back)."""
-    return exc.written if isinstance(exc, FifoAppendTimeoutError) else 0
+    or closed it (:class:`~riskscore.io.private.FifoAppendError`), else none (a file cut
+    back)."""
+    return exc.written if isinstance(exc, FifoAppendError) else 0
 
 
 def _open_queue(path: Path, wait_s: float | None) -> ReviewQueue:

@@ -27,6 +27,8 @@ __all__ = ["RoomStore", "is_room_id", "is_user_id"]
 logger = logging.getLogger("riskscore.integrations.synapse")
 #: Kind of warning (:class:`EventWarnings`) of a room fact the file could not take.
 NOT_WRITTEN: Final = "room facts not written to the room state file"
+#: Kind of warning (:class:`EventWarnings`) of a room fact the file could not give.
+NOT_READ: Final = "room facts not read from the room state file"
 
 #: The tables of the module's state file.
 _TABLES = frozenset({"rooms", "invites", "meta", "direct_claims"})
@@ -186,7 +188,9 @@ class RoomStore:
         process's lock) is warned about, rate-limited (the module's; default: a new one).
         Such a write is counted (``n_not_written``) and never raised: the event that made
         it is still scored, and the fact is kept in memory until a restart (but a pending
-        invite, whose join then answers nothing).
+        invite, whose join then answers nothing). A read it cannot give (a disk error, a
+        file damaged since start-up) is counted (``n_not_read``) and warned about too: the
+        event is scored as if the file knew nothing of the room.
 
     Raises
     ------
@@ -208,6 +212,8 @@ class RoomStore:
         self.warnings = EventWarnings(logger) if warnings is None else warnings
         #: Writes the file could not take (each a line in the log, rate-limited).
         self.n_not_written = 0
+        #: Reads the file could not give (each a line in the log, rate-limited).
+        self.n_not_read = 0
         found = sqlite.peek(path)
         foreign = ", ".join(sqlite.foreign_in(found, _TABLES))
         if foreign:
@@ -243,9 +249,17 @@ class RoomStore:
         """``(is_direct, is_encrypted)`` as remembered."""
         hit = self._cache.get(room_id)
         if hit is None:
-            row = self._conn.execute(
-                "SELECT is_direct, is_encrypted FROM rooms WHERE room_id = ?", (room_id,)
-            ).fetchone()
+            try:
+                row = self._conn.execute(
+                    "SELECT is_direct, is_encrypted FROM rooms WHERE room_id = ?", (room_id,)
+                ).fetchone()
+            except sqlite3.Error as exc:  # asked again for the next event
+                self._not_read(
+                    exc,
+                    f"whether room {room_id} is a direct chat or encrypted (taken as neither "
+                    "for this event)",
+                )
+                return False, False
             hit = (bool(row[0]), bool(row[1])) if row else (False, False)
             if len(self._cache) > 100_000:
                 self._cache.clear()
@@ -282,10 +296,19 @@ class RoomStore:
         """The users whose ``m.direct`` lists the room."""
         hit = self._claims.get(room_id)
         if hit is None:
-            rows = self._conn.execute(
-                "SELECT user_id FROM direct_claims WHERE room_id = ?", (room_id,)
-            )
-            hit = frozenset(str(row[0]) for row in rows)
+            try:
+                hit = frozenset(
+                    str(row[0])
+                    for row in self._conn.execute(
+                        "SELECT user_id FROM direct_claims WHERE room_id = ?", (room_id,)
+                    )
+                )
+            except sqlite3.Error as exc:  # asked again for the next event
+                self._not_read(
+                    exc,
+                    f"which users list room {room_id} in m.direct (taken as none for this event)",
+                )
+                return frozenset()
             if len(self._claims) > 100_000:
                 self._claims.clear()
             self._claims[room_id] = hit
@@ -294,16 +317,16 @@ class RoomStore:
     def set_direct_claims(self, user_id: str, room_ids: Sequence[str]) -> None:
         """The rooms ``user_id``'s ``m.direct`` lists now (replacing the earlier list): one
         write, none when unchanged."""
-        old = {
-            str(row[0])
-            for row in self._conn.execute(
-                "SELECT room_id FROM direct_claims WHERE user_id = ?", (user_id,)
-            )
-        }
         new = set(room_ids)
-        if new == old:
-            return
         try:
+            old = {
+                str(row[0])
+                for row in self._conn.execute(
+                    "SELECT room_id FROM direct_claims WHERE user_id = ?", (user_id,)
+                )
+            }
+            if new == old:
+                return
             self._conn.executemany(
                 "DELETE FROM direct_claims WHERE user_id = ? AND room_id = ?",
                 [(user_id, r) for r in sorted(old - new)],
@@ -365,10 +388,14 @@ class RoomStore:
     def pop_invite(self, room_id: str, invitee: str, now: float) -> str | None:
         """The inviter of a pending invite, which is then forgotten; None if there is none
         or it expired before ``now`` (epoch seconds)."""
-        row = self._conn.execute(
-            "SELECT inviter, created FROM invites WHERE room_id = ? AND invitee = ?",
-            (room_id, invitee),
-        ).fetchone()
+        try:
+            row = self._conn.execute(
+                "SELECT inviter, created FROM invites WHERE room_id = ? AND invitee = ?",
+                (room_id, invitee),
+            ).fetchone()
+        except sqlite3.Error as exc:
+            self._not_read(exc, f"the invite of {invitee} to room {room_id} (taken as none)")
+            return None
         if row is None:
             return None
         try:
@@ -391,14 +418,24 @@ class RoomStore:
         return self._n_invites
 
     def get_meta(self, key: str) -> str | None:
-        """A module setting remembered across restarts (e.g. the moderation room id)."""
-        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        """A module setting remembered across restarts (e.g. the moderation room id); a
+        read the file cannot give is counted and warned about, then raised (taken as none,
+        a second moderation room would be created)."""
+        try:
+            row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error as exc:
+            self._not_read(exc, f"the {key} kept")
+            raise
         return None if row is None else str(row[0])
 
     def set_meta(self, key: str, value: str) -> None:
-        """Remember a module setting."""
-        self._conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
-        self._conn.commit()
+        """Remember a module setting; a write the file cannot take is counted and warned
+        about (the setting is kept in memory until a restart)."""
+        try:
+            self._conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+            self._conn.commit()
+        except sqlite3.Error as exc:
+            self._not_written(exc, f"the {key} {value} (known until a restart)")
 
     def _not_written(self, exc: sqlite3.Error, fact: str) -> None:
         """Undo a write the file could not take; count it and warn in one line naming the
@@ -410,6 +447,19 @@ class RoomStore:
             NOT_WRITTEN,
             logging.ERROR,
             "riskscore: %s could not remember %s: %s",
+            self.path,
+            fact,
+            one_line(str(exc)),
+        )
+
+    def _not_read(self, exc: sqlite3.Error, fact: str) -> None:
+        """Count a read the file could not give and warn in one line naming the file, the
+        fact and the error (rate-limited)."""
+        self.n_not_read += 1
+        self.warnings.warn(
+            NOT_READ,
+            logging.ERROR,
+            "riskscore: %s could not read %s: %s",
             self.path,
             fact,
             one_line(str(exc)),

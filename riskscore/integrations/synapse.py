@@ -118,15 +118,16 @@ class RiskscoreModule(AlertSinks):
         Room events queued, dropped because the queue was full, schema v1
         events scored, schema v1 events refused by the scorer, alerts raised.
     n_shadow_alerts : int
-        Alerts of the shadow model, logged to its JSON lines file (0 without one).
+        Alerts of the shadow model written to its JSON lines file (0 without one).
     n_unmapped : int
         Room events skipped because they could not be read (a malformed event).
     n_queue_refused : int
         Alerts the review queue refused (dated over a day ahead of the clock, or outside
         their events' times): each counted and warned about in one line, not queued.
-    n_jsonl_failed, n_events_log_failed, n_queue_failed : int
-        Alerts and events a JSON lines file (or the review queue) could not take (a full
-        disk, a directory in its place): counted, and each batch of them one line in the log.
+    n_jsonl_failed, n_events_log_failed, n_shadow_failed, n_queue_failed : int
+        Alerts, events and shadow alerts a JSON lines file (or the review queue) could not
+        take (a full disk, a directory in its place, a FIFO whose reader closed it):
+        counted, and each batch of them one line in the log.
     n_notices_dropped : int
         Moderation room notices never posted (their queue full, or left at shutdown).
     warnings : EventWarnings
@@ -488,6 +489,7 @@ class RiskscoreModule(AlertSinks):
             "unmapped": self.n_unmapped,
             "age_lookups_failed": self.warnings.seen.get(AGES_FAILED, 0),
             "room_facts_not_written": self._store.n_not_written,
+            "room_facts_not_read": self._store.n_not_read,
             "skipped_large_rooms": self._translator.n_skipped_large_rooms,
             "direct_rooms_ignored": self._translator.n_direct_rooms_ignored,
             "clamped_timestamps": self._translator.n_clamped_timestamps,

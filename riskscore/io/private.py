@@ -21,6 +21,7 @@ from typing import Final, TextIO
 
 __all__ = [
     "FILE_MODE",
+    "FifoAppendError",
     "FifoAppendTimeoutError",
     "append_private_lines",
     "make_private",
@@ -105,7 +106,22 @@ _open_lines: set[tuple[int, int]] = set()
 _open_lines_lock = threading.Lock()
 
 
-class FifoAppendTimeoutError(OSError):
+class FifoAppendError(OSError):
+    """An append to a FIFO (or another file that is not a regular one) that stopped
+    part-way: its reader closed it (``EPIPE``), or another write error.
+
+    Attributes
+    ----------
+    written : int
+        The records written whole before it stopped; the others were not written whole.
+    """
+
+    def __init__(self, code: int, message: str, path: object, written: int) -> None:
+        super().__init__(code, message, str(path))
+        self.written = written
+
+
+class FifoAppendTimeoutError(FifoAppendError):
     """An append to a FIFO whose reader made no room in time (``ETIMEDOUT``).
 
     Attributes
@@ -116,8 +132,7 @@ class FifoAppendTimeoutError(OSError):
     """
 
     def __init__(self, message: str, path: object, written: int) -> None:
-        super().__init__(errno.ETIMEDOUT, message, str(path))
-        self.written = written
+        super().__init__(errno.ETIMEDOUT, message, path, written)
 
 
 def _chunks(records: list[bytes], limit: int) -> list[tuple[int, bytes]]:
@@ -145,7 +160,17 @@ def _append_to_stream(
             records[0] = b"\n" + records[0]
     written = 0
     for n, chunk in _chunks(records, PIPE_BUF):
-        done = _write_within(fd, chunk, deadline)
+        try:
+            done = _write_within(fd, chunk, deadline)
+        except OSError as exc:  # its reader closed it (EPIPE): those before were written
+            closed = " (a FIFO whose reader closed it)" if exc.errno == errno.EPIPE else ""
+            raise FifoAppendError(
+                exc.errno or errno.EIO,
+                f"{exc.strerror}: the append stopped, {written} of {len(records)} records "
+                f"written{closed}",
+                path,
+                written,
+            ) from exc
         with _open_lines_lock:
             if done == len(chunk):
                 _open_lines.discard(key)
@@ -198,6 +223,9 @@ def append_private_lines(
     FifoAppendTimeoutError
         ``ETIMEDOUT``: a FIFO's reader made no room for ``wait_s``; its ``written`` records
         were appended whole, the others were not.
+    FifoAppendError
+        A FIFO's write failed part-way (its reader closed it: ``EPIPE``); its ``written``
+        records were appended whole, the others were not (the timeout above is one).
 
     Examples
     --------
