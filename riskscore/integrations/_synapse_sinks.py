@@ -247,17 +247,7 @@ class AlertSinks:
         """Append the schema v1 events scored to ``events_log``; a file that cannot take
         them (a full disk, a directory in its place) is counted and one line in the log,
         never a failure of the batch, whose events are scored and whose alerts are sent."""
-        try:
-            append_private_lines(path, lines, wait_s=FIFO_WAIT_S)
-        except OSError as exc:
-            failed = len(lines) - _written(exc)
-            self.n_events_log_failed += failed
-            logger.error(
-                "riskscore: could not append %d events to the events log %s: %s",
-                failed,
-                path,
-                one_line(str(exc)),
-            )
+        self.n_events_log_failed += self._append_lines(path, lines, "events to the events log")
 
     def _log_shadow(self, lines: list[str]) -> None:
         """Append shadow alerts to the shadow JSON lines file (and nowhere else): those it
@@ -265,20 +255,24 @@ class AlertSinks:
         (``n_shadow_failed``), and are one line in the log."""
         path = self._settings.shadow_jsonl
         assert path is not None
+        failed = self._append_lines(path, lines, "shadow alerts to")
+        self.n_shadow_alerts += len(lines) - failed
+        self.n_shadow_failed += failed
+
+    @staticmethod
+    def _append_lines(path: Path, lines: list[str], what: str) -> int:
+        """Append ``lines`` to ``path``; how many it could not take (a full disk, a
+        directory in its place, a FIFO whose reader stalled or left: those before are in),
+        each such failure one line in the log ("could not append N ``what`` PATH")."""
         try:
             append_private_lines(path, lines, wait_s=FIFO_WAIT_S)
         except OSError as exc:
             failed = len(lines) - _written(exc)
-            self.n_shadow_alerts += len(lines) - failed
-            self.n_shadow_failed += failed
             logger.error(
-                "riskscore: could not append %d shadow alerts to %s: %s",
-                failed,
-                path,
-                one_line(str(exc)),
+                "riskscore: could not append %d %s %s: %s", failed, what, path, one_line(str(exc))
             )
-        else:
-            self.n_shadow_alerts += len(lines)
+            return failed
+        return 0
 
     def _queue_refused(self, alert: Alert, reason: str) -> None:
         """Count an alert the review queue refused (dated too far ahead of the clock, or
