@@ -19,6 +19,8 @@ CONFIRMATION_COMMAND: Final = "riskscore evaluate --worlds 30 --first-world 30 -
 #: The project's robustness targets: PR-AUC at 1 % prevalence over unseen worlds.
 _TARGET_MEDIAN_PR_AUC: Final = 0.85
 _TARGET_WORST_PR_AUC: Final = 0.6
+#: The candidate the shipped bundle is (its row in the comparison table).
+_SHIPPED_CANDIDATE: Final = "monotone_boosted_trees"
 
 _SYNTHETIC_CAUTION: Final = """\
 - The model was trained on synthetic data only. Its metrics describe how well it recovers
@@ -78,10 +80,15 @@ def _names(ids: list[str]) -> str:
     return ", ".join(f"`{i.split('-')[0]}`" for i in ids) or "none"
 
 
+def _candidate(result: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
+    """The comparison table's row of candidate ``name``, or None."""
+    return next((row for row in result.get("candidates", []) if row["name"] == name), None)
+
+
 def _constraint_cost(result: Mapping[str, Any]) -> str:
     """What constraining every input cost, from the comparison table's own rows."""
-    rows = {row["name"]: row for row in result.get("candidates", [])}
-    full, shipped = rows.get("fully_monotone_boosted_trees"), rows.get("monotone_boosted_trees")
+    full = _candidate(result, "fully_monotone_boosted_trees")
+    shipped = _candidate(result, _SHIPPED_CANDIDATE)
     if not full or not shipped:
         return ""
     return (
@@ -245,12 +252,11 @@ def _candidate_lines(result: Mapping[str, Any]) -> list[str]:
 
 
 def _targets(result: Mapping[str, Any]) -> str:
-    """Whether the chosen candidate (the eligible one with the best worst world) meets the
-    project's targets on these worlds, from the comparison table's own rows."""
-    eligible = [c for c in result.get("candidates", []) if c["eligible"]]
-    if not eligible:
+    """Whether the chosen candidate (the shipped trees) meets the project's targets on
+    these worlds, from the comparison table's own row."""
+    chosen = _candidate(result, _SHIPPED_CANDIDATE)
+    if chosen is None:
         return ""
-    chosen = max(eligible, key=lambda c: c["unseen_worst_pr_auc"])
     median, worst = chosen["unseen_median_pr_auc"], chosen["unseen_worst_pr_auc"]
     met = median >= _TARGET_MEDIAN_PR_AUC and worst >= _TARGET_WORST_PR_AUC
     return (
