@@ -8,7 +8,9 @@
 3. The policy's thresholds are set for a target alert volume per million benign
    conversations in the median unseen world, from the default model's scores at every
    event online (a conversation alerts the first time it reaches a tier; counted once),
-   not only at conversations' final states, which alerted about half as many.
+   not only at conversations' final states, which alerted about half as many. The
+   ``unknown_adult`` band (a known minor, the other's age unknown) is set first on its own
+   conversations, pooled over the worlds, at the same volume per million of them.
 4. The shipped model (riskscore/model/default) and policy are measured on every world: recall,
    alerts per million benign per tier, share alerted of each look-alike kind.
 5. The default world at 1 in 10,000 (a million conversations, generated, not re-weighted):
@@ -16,8 +18,9 @@
 
 Writes benchmarks/results/robustness.json and robustness.md. Run with
 `.venv/bin/python benchmarks/robustness.py` (976 s in its recorded run on 2 cores,
-`results/robustness.json`); `--quick` for a small smoke run. Library versions and machine
-load are recorded.
+`results/robustness.json`); `--quick` for a small smoke run; `--keep-candidates` re-runs
+steps 3 to 5 and keeps step 1 and 2's table from the recorded robustness.json (the candidates
+do not depend on the policy). Library versions and machine load are recorded.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from riskscore.model.bundle import default_model_dir, rewrite_model_card
 from riskscore.model.candidates import CANDIDATES
 from riskscore.model.card import render_model_card
 from riskscore.model.recipe import WorldsRecipe
+from riskscore.policy.bands import DEFAULT_UNKNOWN_ADULT
 from riskscore.policy.volume import (
     REVIEW_PER_MILLION,
     URGENT_PER_MILLION,
@@ -58,6 +62,10 @@ from riskscore.policy.volume import (
 )
 from riskscore.synthetic import STRESS_WORLDS, World, generate
 from riskscore.vignettes import load_vignettes
+
+#: Bands set on their own conversations (``policy_for_volume(own_volume=...)``): the
+#: default policy's band for a known minor with an account of unknown age.
+OWN_VOLUME = (DEFAULT_UNKNOWN_ADULT.name,)
 
 
 def log(message: str) -> None:
@@ -205,8 +213,17 @@ def main(argv: list[str] | None = None) -> int:
         help="directory for robustness.json and robustness.md (default: benchmarks/results, "
         "the files the README and the model card quote)",
     )
+    parser.add_argument(
+        "--keep-candidates",
+        action="store_true",
+        help="keep the candidates' table of the recorded benchmarks/results/robustness.json "
+        "(steps 1-2: training and measuring every candidate) and re-run the rest: the "
+        "thresholds, the shipped policy on every world, the default world at 1e-4",
+    )
     args = parser.parse_args(argv)
     quick = args.quick
+    if quick and args.keep_candidates:
+        parser.error("--keep-candidates keeps the full run's table: not with --quick")
     n_unseen = 4 if quick else 30
     n_conv = 3_000 if quick else 20_000
     rare_n = 20_000 if quick else 1_000_000
@@ -218,8 +235,14 @@ def main(argv: list[str] | None = None) -> int:
     unseen = world_samples(unseen_worlds(n_unseen), n_conversations=n_conv, seed=1)
     stress = world_samples(dict(STRESS_WORLDS), n_conversations=n_conv, seed=2)
 
-    log("candidates")
-    candidates = compare_candidates(recipe, unseen, stress)
+    recorded: dict[str, Any] = {}
+    if args.keep_candidates:
+        recorded = json.loads((RESULTS / "robustness.json").read_text())
+        candidates = recorded["candidates"]
+        log(f"candidates kept from the recorded run ({recorded['command']})")
+    else:
+        log("candidates")
+        candidates = compare_candidates(recipe, unseen, stress)
 
     model = rs.load_model(args.model)
     log(f"shipped model: {model!r}")
@@ -230,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
             online,
             review_per_million=REVIEW_PER_MILLION,
             urgent_per_million=URGENT_PER_MILLION,
+            own_volume=OWN_VOLUME,
         ).to_mapping()
     except ValueError as error:
         if not quick:
@@ -251,7 +275,12 @@ def main(argv: list[str] | None = None) -> int:
 
     result = {
         "benchmark": "robustness",
-        "command": "python benchmarks/robustness.py" + (" --quick" if quick else ""),
+        "command": "python benchmarks/robustness.py"
+        + (" --quick" if quick else "")
+        + (" --keep-candidates" if args.keep_candidates else ""),
+        "candidates_from": (
+            recorded["command"] + f" ({recorded['seconds']} s)" if args.keep_candidates else None
+        ),
         "machine": {**machine(), "load_before": load_before, "load_after": os.getloadavg()},
         "libraries": {
             "riskscore": rs.__version__,

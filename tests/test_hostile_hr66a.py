@@ -130,9 +130,11 @@ def test_a_reason_never_states_a_guessed_older_participant(
     assert all((ASSUMED_ROLES in t) == assumed for t in older), older
     assert all(is_reason_text(t) for t in batch)
     assert set(online) <= set(batch), (online, batch)
-    bands = [AgeBand(name, 0.0, math.inf, 1e-6, 0.999) for name in ("any", "unknown")]
+    bands = [
+        AgeBand(name, 0.0, math.inf, 1e-6, 0.999) for name in ("any", "unknown", "other unknown")
+    ]
     policy = tmp_path / "low.toml"
-    policy.write_text(AlertPolicy((bands[0],), bands[1]).to_toml())
+    policy.write_text(AlertPolicy((bands[0],), bands[1], unknown_adult=bands[2]).to_toml())
     argv = ["score", str(path), "--out", str(tmp_path / "out"), "--policy", str(policy)]
     assert main([*argv, "--top", "1"]) == 0
     shown = [line[7:] for line in capsys.readouterr().out.splitlines() if line[:7] == "     - "]

@@ -261,10 +261,10 @@ def test_one_quarantined_row_is_one_row(tmp_path: Path, capsys: pytest.CaptureFi
 
 def test_a_policy_format_version_written_as_a_float_is_refused(tmp_path: Path) -> None:
     """Was: ``format_version = 2.0`` (a TOML float) was read as version 2."""
-    text = rs.AlertPolicy.default().to_toml().replace("format_version = 2", "format_version = 2.0")
+    text = rs.AlertPolicy.default().to_toml().replace("format_version = 3", "format_version = 3.0")
     path = tmp_path / "policy.toml"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(rs.policy.PolicyFileError, match=r"format_version.*found 2\.0"):
+    with pytest.raises(rs.policy.PolicyFileError, match=r"format_version.*found 3\.0"):
         rs.AlertPolicy.from_toml(path)
 
 

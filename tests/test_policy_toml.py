@@ -1,4 +1,4 @@
-"""Policy files and mappings: format 2 and 1, the one validator's errors (TOML and Synapse
+"""Policy files and mappings: formats 3, 2 and 1, the one validator's errors (TOML and Synapse
 config alike), ``riskscore policy check`` and ``--policy`` on score, stream and evaluate."""
 
 from __future__ import annotations
@@ -20,7 +20,14 @@ from riskscore.cli import main
 from riskscore.evaluation.policy_check import check_policy
 from riskscore.integrations._synapse_config import SynapseConfigError
 from riskscore.integrations._synapse_config import parse as parse_synapse
-from riskscore.policy import FORMAT_VERSION, AlertPolicy, Guards, PolicyFileError
+from riskscore.policy import (
+    FORMAT_VERSION,
+    AgeBand,
+    AlertPolicy,
+    Guards,
+    PolicyFileError,
+    Tier,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_FILE = ROOT / "policies" / "default.toml"
@@ -85,7 +92,7 @@ def test_policy_actions_name_a_missing_or_extra_file(
 def test_shipped_file_is_the_default_policy() -> None:
     assert AlertPolicy.from_toml(DEFAULT_FILE) == AlertPolicy.default()
     doc = tomllib.loads(DEFAULT_FILE.read_text())
-    assert doc["format_version"] == FORMAT_VERSION == 2
+    assert doc["format_version"] == FORMAT_VERSION == 3
     assert doc["guards"] == {"adult_pairs_alert": False, "minor_peer_max_gap_years": 3.0}
 
 
@@ -96,7 +103,7 @@ def test_round_trip(tmp_path: Path) -> None:
     assert policy.guards == Guards(adult_pairs_alert=False, minor_peer_max_gap_years=2.5)
     path = tmp_path / "p.toml"
     path.write_text(policy.to_toml(name="mine"))
-    assert path.read_text().startswith('format_version = 2\nname = "mine"\n')
+    assert path.read_text().startswith('format_version = 3\nname = "mine"\n')
     assert AlertPolicy.from_toml(path) == policy
     assert AlertPolicy.from_mapping(policy.to_mapping()) == policy
 
@@ -108,8 +115,8 @@ def test_format_1_files_load_with_the_default_guards(tmp_path: Path) -> None:
     policy = AlertPolicy.from_toml(path)
     assert policy.guards == Guards()
     assert [b.review for b in policy.bands] == [0.2, 0.3]
-    assert "format_version = 2" in policy.to_toml()  # written in the current format
-    with pytest.raises(PolicyFileError, match="need format_version = 2") as info:
+    assert "format_version = 3" in policy.to_toml()  # written in the current format
+    with pytest.raises(PolicyFileError, match="the guards table needs format_version = 2") as info:
         _loads(_edit("format_version = 2", "format_version = 1"))
     assert info.value.key == "guards"
 
@@ -133,13 +140,13 @@ MISTAKES: list[tuple[tuple[str, str], str | None, str]] = [
     (("urgent = 0.5", 'urgent = "high"'), "bands[0].urgent", "expected a number"),
     (("urgent = 0.7", "urgent = 1.5"), "bands[1].urgent", r"\(0, 1\]"),
     (("urgent = 0.5", "urgent = 0.1"), "bands[0]", "review < urgent"),
-    (("format_version = 2", "format_version = 3"), "format_version", "expected one of 1, 2"),
+    (("format_version = 2", "format_version = 4"), "format_version", "expected one of 1, 2, 3"),
     (("format_version = 2\n", ""), "format_version", "found nothing"),
     (
         ("format_version = 2", "format_version = 2\nthreshold = 3\nalpha = 1"),
         None,
         r"^p\.toml: unknown key\(s\) 'alpha', 'threshold'; expected some of bands, "
-        "format_version, guards, name, unknown$",
+        "format_version, guards, name, unknown, unknown_adult$",
     ),
     (("[unknown]\nreview = 0.25\nurgent = 0.6", ""), "unknown", "missing"),
     (("[unknown]\nreview = 0.25", "[unknown]\nreview = 0.95"), "unknown", "review < urgent"),
@@ -290,7 +297,14 @@ def test_cli_policy_check(capsys: pytest.CaptureFixture[str], tmp_path: Path) ->
     result = json.loads(capsys.readouterr().out)
     assert result["valid"] is True
     assert result["guards"] == {"adult_pairs_alert": False, "minor_peer_max_gap_years": 3.0}
-    assert {b["band"] for b in result["bands"]} == {"under 13", "13-15", "16-17", "18+", "unknown"}
+    assert {b["band"] for b in result["bands"]} == {
+        "under 13",
+        "13-15",
+        "16-17",
+        "18+",
+        "unknown",
+        "minor, other age unknown",
+    }
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "threshold versus workload" in out
@@ -452,3 +466,55 @@ def test_policy_option_has_help_with_an_example(
     assert "--policy FILE" in out
     assert f"riskscore {command} " in out
     assert "--policy policies/mine.toml" in out
+
+
+# ------------------------------------------------------------------ format 3: unknown_adult
+
+NAN = math.nan
+V3 = _edit("format_version = 2", "format_version = 3").replace(
+    "[guards]", "[unknown_adult]\nreview = 0.4\nurgent = 0.8\n[guards]"
+)
+
+
+def test_unknown_adult_band_is_read_written_and_applied() -> None:
+    """A known minor with an account of unknown age takes the ``unknown_adult`` band; a
+    file without one (format 1 or 2) keeps the child's band for them, as before."""
+    policy = _loads(V3)
+    assert policy.unknown_adult == AgeBand("minor, other age unknown", 0, math.inf, 0.4, 0.8)
+    assert AlertPolicy.from_mapping(tomllib.loads(policy.to_toml())) == policy
+    assert policy.tier_of(0.5, child_age=12.0, adult_age=NAN) == Tier.REVIEW
+    assert policy.tier_of(0.35, child_age=12.0, adult_age=NAN) is None  # young: 0.2, not here
+    assert policy.tier_of(0.35, child_age=12.0, adult_age=30.0) == Tier.REVIEW
+    assert policy.band_of(12.0, NAN).name == "minor, other age unknown"
+    assert policy.band_of(NAN, NAN).name == "unknown"  # the child's age unknown: its band
+    before = _loads(GOOD)
+    assert before.unknown_adult is None
+    assert before.tier_of(0.35, child_age=12.0, adult_age=NAN) == Tier.REVIEW
+    assert "[unknown_adult]" not in before.to_toml()
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "message"),
+    [
+        (
+            V3.replace("format_version = 3", "format_version = 2"),
+            "unknown_adult",
+            "the unknown_adult table needs format_version = 3, this policy says 2",
+        ),
+        (
+            V3.replace("review = 0.4", "review = 0.4\nmin_age = 5"),
+            "unknown_adult.min_age",
+            "the unknown_adult band covers children of any age",
+        ),
+        (V3.replace("urgent = 0.8", ""), "unknown_adult.urgent", "missing"),
+        (
+            V3.replace("review = 0.4", 'review = 0.4\nname = "unknown"'),
+            "bands",
+            "'unknown' is used twice",
+        ),
+    ],
+)
+def test_unknown_adult_mistakes_name_the_key(text: str, key: str, message: str) -> None:
+    with pytest.raises(PolicyFileError, match=message) as info:
+        _loads(text, source="p.toml")
+    assert info.value.key == key

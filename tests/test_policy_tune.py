@@ -274,3 +274,52 @@ def test_policy_tune_online_says_which_idle_expiry_it_replayed_with(
         result = json.loads(capsys.readouterr().out)
         assert result["idle_expiry_s"] == key
         assert shown in result["toml"]
+
+
+# ------------------------------------------------------------------ own_volume
+
+OTHER_UNKNOWN = "minor, other age unknown"
+
+
+def _stratum_volume(policy: AlertPolicy, traffic: Traffic) -> tuple[float, float, int]:
+    """Alerts and urgent alerts per million of the known minors whose contact's age is
+    unknown, and how many such conversations there are: counted plainly, row by row."""
+    rows = ~np.isnan(traffic.child_age) & np.isnan(traffic.adult_age)
+    tiers = policy.tiers(traffic.risk[rows], traffic.child_age[rows], traffic.adult_age[rows])
+    n = int(rows.sum())
+    return 1e6 * float(np.mean(tiers >= 1)), 1e6 * float(np.mean(tiers >= 2)), n
+
+
+def test_own_volume_sets_a_band_on_its_own_conversations(traffic: Traffic) -> None:
+    """The ``unknown_adult`` band set on its own conversations alerts the target share of
+    them (not of all), whatever a ratio to the known bands would have given; the other
+    bands still meet the target over everything."""
+    targets = {"review_per_million": 20_000, "urgent_per_million": 5_000}
+    own = policy_for_volume(traffic, **targets, own_volume=[OTHER_UNKNOWN])
+    review, urgent, n = _stratum_volume(own, traffic)
+    assert n > 1_000  # enough of them: one conversation is under 1,000 per million
+    assert 20_000 - 1e6 / n < review <= 20_000
+    assert 5_000 - 1e6 / n < urgent <= 5_000
+    assert alerts_per_million(own, traffic)[0] <= 20_000
+    ratio = policy_for_volume(traffic, **targets)
+    assert own.unknown_adult != ratio.unknown_adult
+    assert own.bands != ratio.bands  # the rest re-solved for the whole
+
+
+@pytest.mark.parametrize(
+    ("own_volume", "targets", "message"),
+    [
+        (["teens"], {}, r"own_volume names band\(s\) \['teens'\] that the template lacks"),
+        (  # 500 per million of all 20,000 is 10 urgent alerts, of the band's ~2,000 one
+            [OTHER_UNKNOWN],
+            {},
+            "band 'minor, other age unknown' \\(own_volume\\): .* too few to set a threshold",
+        ),
+    ],
+)
+def test_own_volume_refuses_an_unknown_band_and_too_few_conversations(
+    traffic: Traffic, own_volume: list[str], targets: dict[str, float], message: str
+) -> None:
+    targets = targets or {"review_per_million": 2_000, "urgent_per_million": 500}
+    with pytest.raises(ValueError, match=message):
+        policy_for_volume(traffic, **targets, own_volume=own_volume)

@@ -376,14 +376,16 @@ def render(result: dict[str, Any]) -> None:
         print("counted online: each conversation at the highest tier it reached at any event")
         print(_idle_expiry(result["idle_expiry_s"] or math.inf))
     print("at the policy's thresholds:")
+    # as wide as the longest band name ("minor, other age unknown"), so the columns line up
+    width = max([10, *(len(b["band"]) for b in result["bands"])])
     print(
-        f"  {'band':10s} {'review':>6s} {'urgent':>6s} {'convs':>7s} {'grooming':>8s} "
+        f"  {'band':{width}s} {'review':>6s} {'urgent':>6s} {'convs':>7s} {'grooming':>8s} "
         f"{'guarded':>7s} {'alerts':>6s} {'urgent':>6s} {'/10k':>6s} {'precision':>9s} "
         f"{'recall':>7s}"
     )
     for b in result["bands"]:
         print(
-            f"  {b['band']:10s} "
+            f"  {b['band']:{width}s} "
             f"{threshold_text(b['review']):>6s} {threshold_text(b['urgent']):>6s} "
             f"{b['n_conversations']:7,d} "
             f"{b['n_grooming']:8,d} {b['guarded']:7,d} {b['alerts']:6,d} {b['urgent_alerts']:6,d} "
@@ -400,11 +402,18 @@ def render(result: dict[str, Any]) -> None:
     bands = list(dict.fromkeys(r["band"] for r in result["sweep"]))
     thresholds = list(dict.fromkeys(r["threshold"] for r in result["sweep"]))
     rows = {(r["band"], r["threshold"]): r for r in result["sweep"]}
-    print("  " + f"{'threshold':>9s} " + " ".join(f"{b:>22s}" for b in bands))
-    print("  " + " " * 10 + " ".join(f"{'/10k  prec   recall':>22s}" for _ in bands))
+    widths = [max(22, len(b)) for b in bands]
+    print(
+        "  "
+        + f"{'threshold':>9s} "
+        + " ".join(f"{b:>{w}s}" for b, w in zip(bands, widths, strict=True))
+    )
+    print("  " + " " * 10 + " ".join(f"{'/10k  prec   recall':>{w}s}" for w in widths))
     for t in thresholds:
         cells = []
         for b in bands:
             r = rows[(b, t)]
             cells.append(f"{r['alerts_per_10k']:6.1f} {_pct(r['precision'])} {_pct(r['recall'])}")
-        print("  " + f"{t:9.2f} " + " ".join(f"{c:>22s}" for c in cells))
+        print(
+            "  " + f"{t:9.2f} " + " ".join(f"{c:>{w}s}" for c, w in zip(cells, widths, strict=True))
+        )

@@ -41,7 +41,12 @@ CAUTIONS = """\
   never message content. Benign relationships across an age gap (family, teachers, coaches)
   share many of these signals: expect false alerts and review them with care.
 - Declared ages can be wrong, and a groomer can declare a teenage age. Unknown ages are
-  handled explicitly, but the model is weaker where ages are unknown.
+  handled explicitly, but the model is weaker where ages are unknown. In the synthetic
+  worlds more groomers than benign accounts leave their age undeclared, so the model reads
+  an unknown older age as a sign of risk; the default policy does not rely on that: a known
+  minor with an account of unknown age has thresholds of its own (`[unknown_adult]` in
+  `policies/default.toml`), set to alert as many of those benign conversations per million
+  as the whole policy does (`docs/policy.md`).
 """
 
 

@@ -248,7 +248,7 @@ def transparency_report(
     as_of_end, unknown = queue.items_at(end)  # later alerts never change a past period
     items = [i for i in as_of_end if start <= i.created_at]
     simulated = queue.simulated_items(before=end)  # as the period's end saw them
-    band_order = tuple(b.name for b in (*queue.policy.bands, queue.policy.unknown))
+    band_order = tuple(b.name for b in queue.policy.all_bands)
     alerts = [i for i in items if i.kind == "alert"]
     reports = [i for i in items if i.kind == "user_report"]
     status = {i.item_id: i.status_at(end) for i in items}

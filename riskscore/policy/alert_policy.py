@@ -1,7 +1,8 @@
 """AlertPolicy: from calibrated scores to alerts, with stricter thresholds for younger children.
 
 The model scores; the policy decides. It holds two thresholds (review, urgent)
-per age band of the child, thresholds for children of unknown age, and guards
+per age band of the child, thresholds for children of unknown age and for known
+minors with an account of unknown age, and guards
 on pairs of known ages (:mod:`riskscore.policy.guards`). Every tier, one
 conversation at a time or a whole table at once, comes from the one rule in
 :mod:`riskscore.policy.rule`; every policy, from a file, a configuration block
@@ -22,7 +23,14 @@ from riskscore.io.raw import as_python_value, show
 from riskscore.model.risk_model import DEFAULT_REASONS_ABOVE
 from riskscore.model.scores import ScoreTable
 from riskscore.policy.alerts import Alert
-from riskscore.policy.bands import DEFAULT_BANDS, DEFAULT_UNKNOWN, AgeBand, Tier, check_bands
+from riskscore.policy.bands import (
+    DEFAULT_BANDS,
+    DEFAULT_UNKNOWN,
+    DEFAULT_UNKNOWN_ADULT,
+    AgeBand,
+    Tier,
+    check_bands,
+)
 from riskscore.policy.errors import PolicyFileError
 from riskscore.policy.files import dumps as dumps_toml
 from riskscore.policy.files import read as read_toml
@@ -51,6 +59,10 @@ class AlertPolicy:
     guards : Guards
         Caps for two known adults (no alert) and two known minors close in
         age (review at most).
+    unknown_adult : AgeBand or None
+        Thresholds when the child's age is known and the adult's is not (by the role
+        rule of ``docs/features.md`` the child is then a known minor); None: the child's
+        band applies, as in policy files before format 3.
 
     Examples
     --------
@@ -72,23 +84,27 @@ class AlertPolicy:
     bands: tuple[AgeBand, ...] = DEFAULT_BANDS
     unknown: AgeBand = DEFAULT_UNKNOWN
     guards: Guards = field(default_factory=Guards)
+    unknown_adult: AgeBand | None = DEFAULT_UNKNOWN_ADULT
     _one: CompiledRule = field(init=False, repr=False, compare=False)
     _many: CompiledRule = field(init=False, repr=False, compare=False)
     _all_bands: tuple[AgeBand, ...] = field(init=False, repr=False, compare=False)
     _min_review: float = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        check_bands(self.bands, self.unknown)
+        check_bands(self.bands, self.unknown, self.unknown_adult)
         for name, arrays in (("_one", False), ("_many", True)):
-            rule = compile_rule(self.bands, self.unknown, self.guards, arrays=arrays)
+            rule = compile_rule(
+                self.bands, self.unknown, self.unknown_adult, self.guards, arrays=arrays
+            )
             object.__setattr__(self, name, rule)
-        object.__setattr__(self, "_all_bands", (*self.bands, self.unknown))
+        extra = () if self.unknown_adult is None else (self.unknown_adult,)
+        object.__setattr__(self, "_all_bands", (*self.bands, self.unknown, *extra))
         object.__setattr__(self, "_min_review", min(b.review for b in self._all_bands))
 
     def __reduce__(self) -> tuple[type[AlertPolicy], tuple[Any, ...]]:
         # Copied and pickled (Spark broadcasts it) by its parameters; the compiled rule
         # is rebuilt on arrival.
-        return type(self), (self.bands, self.unknown, self.guards)
+        return type(self), (self.bands, self.unknown, self.guards, self.unknown_adult)
 
     # ---------------------------------------------------------------- construction
 
@@ -109,8 +125,9 @@ class AlertPolicy:
         Parameters
         ----------
         mapping : mapping
-            ``format_version``, ``bands``, ``unknown``, optional ``name`` and
-            (format 2) ``guards``; see ``docs/policy.md``.
+            ``format_version``, ``bands``, ``unknown``, optional ``name``,
+            (format 2) ``guards`` and (format 3) ``unknown_adult``; see
+            ``docs/policy.md``.
         source : str, optional
             Where the mapping came from, named in messages.
 
@@ -134,7 +151,12 @@ expected true or false, found 'no'
         """
         parts = parse(mapping, source=source)
         try:
-            return cls(bands=parts.bands, unknown=parts.unknown, guards=parts.guards)
+            return cls(
+                bands=parts.bands,
+                unknown=parts.unknown,
+                unknown_adult=parts.unknown_adult,
+                guards=parts.guards,
+            )
         except ValueError as exc:  # already checked by validate.parse; kept as a backstop
             raise PolicyFileError(str(exc), source=source) from None
 
@@ -161,7 +183,7 @@ expected true or false, found 'no'
         return cls.from_mapping(read_toml(path), source=str(path))
 
     def to_mapping(self, *, name: str | None = None) -> dict[str, Any]:
-        """This policy as a mapping that :meth:`from_mapping` reads back (format 2)."""
+        """This policy as a mapping that :meth:`from_mapping` reads back (format 3)."""
 
         def table(b: AgeBand) -> dict[str, Any]:
             return {
@@ -177,6 +199,8 @@ expected true or false, found 'no'
             doc["name"] = name
         doc["bands"] = [table(b) for b in self.bands]
         doc["unknown"] = table(self.unknown)
+        if self.unknown_adult is not None:
+            doc["unknown_adult"] = table(self.unknown_adult)
         doc["guards"] = {
             "adult_pairs_alert": self.guards.adult_pairs_alert,
             "minor_peer_max_gap_years": self.guards.minor_peer_max_gap_years,
@@ -184,14 +208,15 @@ expected true or false, found 'no'
         return doc
 
     def to_toml(self, *, name: str | None = None) -> str:
-        """This policy as TOML text (format 2) that :meth:`from_toml` reads back."""
+        """This policy as TOML text (format 3) that :meth:`from_toml` reads back."""
         return dumps_toml(self.to_mapping(name=name))
 
     # ---------------------------------------------------------------- bands
 
     @property
     def all_bands(self) -> tuple[AgeBand, ...]:
-        """The age bands then the ``unknown`` band, indexed by :meth:`band_index`."""
+        """The age bands, the ``unknown`` band, then the ``unknown_adult`` band when the
+        policy has one: indexed by :meth:`band_index`."""
         return self._all_bands
 
     @property
@@ -214,18 +239,27 @@ expected true or false, found 'no'
         """
         return min(DEFAULT_REASONS_ABOVE, self._min_review)
 
-    def band_index(self, child_age: npt.ArrayLike) -> IntArray:
-        """Band of each age: index into :attr:`all_bands` (``len(bands)`` for unknown)."""
+    def band_index(
+        self, child_age: npt.ArrayLike, adult_age: npt.ArrayLike | None = None
+    ) -> IntArray:
+        """Band of each conversation: index into :attr:`all_bands` (``len(bands)`` for a
+        child of unknown age, ``len(bands) + 1`` for a known child with an adult of
+        unknown age). ``adult_age`` omitted: the band of the child's age alone."""
         ages = np.asarray(child_age, dtype=np.float64)
-        return np.asarray(self._many.band(ages), dtype=np.int64)
+        other = np.zeros_like(ages) if adult_age is None else np.asarray(adult_age, np.float64)
+        return np.asarray(self._many.band(ages, other), dtype=np.int64)
 
-    def band_of(self, child_age: float) -> AgeBand:
-        """The band whose thresholds apply to a child of this age (NaN: ``unknown``)."""
-        return self._all_bands[self._one.band(float(child_age))]
+    def band_of(self, child_age: float, adult_age: float | None = None) -> AgeBand:
+        """The band whose thresholds apply to a child of this age (NaN: ``unknown``) and,
+        given, an adult of this age (NaN with a known child: ``unknown_adult``)."""
+        other = 0.0 if adult_age is None else float(adult_age)
+        return self._all_bands[self._one.band(float(child_age), other)]
 
-    def thresholds(self, child_age: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
-        """Review and urgent thresholds of each age's band (before the guards)."""
-        idx = self.band_index(child_age)
+    def thresholds(
+        self, child_age: npt.ArrayLike, adult_age: npt.ArrayLike | None = None
+    ) -> tuple[FloatArray, FloatArray]:
+        """Review and urgent thresholds of each conversation's band (before the guards)."""
+        idx = self.band_index(child_age, adult_age)
         review = np.array([b.review for b in self._all_bands], dtype=np.float64)
         urgent = np.array([b.urgent for b in self._all_bands], dtype=np.float64)
         return review[idx], urgent[idx]
@@ -284,7 +318,7 @@ expected true or false, found 'no'
         Examples
         --------
         >>> from riskscore import AlertPolicy
-        >>> tier, band = AlertPolicy.default().decide_one(0.75, 14.0, float("nan"))
+        >>> tier, band = AlertPolicy.default().decide_one(0.75, 14.0, 40.0)
         >>> tier, band.name
         (1, '13-15')
         """

@@ -4,7 +4,8 @@ A band covers children whose age is in ``[min_age, max_age)``; bands run from
 age 0 upwards without gaps, and a younger band may not have a higher threshold
 than an older one ("Safe Accounts": the younger the child, the lower the risk
 that already sends a conversation to a moderator). Conversations whose child's
-age is unknown have a band of their own (``unknown``).
+age is unknown have a band of their own (``unknown``), and so do those of a known
+minor with an account whose age is unknown (``unknown_adult``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from riskscore.io.shown_ids import escaped_when_shown, shown_id
 __all__ = [
     "DEFAULT_BANDS",
     "DEFAULT_UNKNOWN",
+    "DEFAULT_UNKNOWN_ADULT",
     "MAX_BANDS",
     "MAX_NAME_CHARS",
     "AgeBand",
@@ -156,10 +158,10 @@ def check_name(name: object) -> None:
         )
 
 
-def check_bands(bands: tuple[AgeBand, ...], unknown: AgeBand | None = None) -> None:
+def check_bands(bands: tuple[AgeBand, ...], *unknown: AgeBand | None) -> None:
     """Refuse bands that do not run from 0 to infinity without gaps, a younger band that is
-    stricter, more than :data:`MAX_BANDS` bands, or two bands (``unknown`` included) of
-    one name.
+    stricter, more than :data:`MAX_BANDS` bands, or two bands (the ``unknown`` bands given
+    after them included) of one name.
 
     Raises
     ------
@@ -170,11 +172,11 @@ def check_bands(bands: tuple[AgeBand, ...], unknown: AgeBand | None = None) -> N
         raise ValueError("an alert policy needs at least one age band")
     if len(bands) > MAX_BANDS:
         raise ValueError(f"an alert policy has at most {MAX_BANDS} age bands, found {len(bands)}")
-    names = [b.name for b in (*bands, *([] if unknown is None else [unknown]))]
+    names = [b.name for b in (*bands, *(b for b in unknown if b is not None))]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise ValueError(
-            f"age band name {twice[0]!r} is used twice (the unknown band included); alerts "
+            f"age band name {twice[0]!r} is used twice (the unknown bands included); alerts "
             "and exports tell bands apart by name: give each band its own"
         )
     if bands[0].min_age != 0.0:
@@ -203,12 +205,15 @@ def check_bands(bands: tuple[AgeBand, ...], unknown: AgeBand | None = None) -> N
 #: ``docs/policy.md`` for how they were set:
 #: ``riskscore.policy.volume.policy_for_volume``).
 DEFAULT_BANDS = (
-    AgeBand("under 13", 0.0, 13.0, review=0.544, urgent=0.896),
-    AgeBand("13-15", 13.0, 16.0, review=0.705, urgent=0.945),
-    AgeBand("16-17", 16.0, 18.0, review=0.827, urgent=0.972),
-    AgeBand("18+", 18.0, math.inf, review=0.905, urgent=0.986),
+    AgeBand("under 13", 0.0, 13.0, review=0.494, urgent=0.851),
+    AgeBand("13-15", 13.0, 16.0, review=0.661, urgent=0.92),
+    AgeBand("16-17", 16.0, 18.0, review=0.796, urgent=0.958),
+    AgeBand("18+", 18.0, math.inf, review=0.886, urgent=0.979),
 )
-DEFAULT_UNKNOWN = AgeBand("unknown", 0.0, math.inf, review=0.705, urgent=0.945)
+DEFAULT_UNKNOWN = AgeBand("unknown", 0.0, math.inf, review=0.661, urgent=0.92)
+DEFAULT_UNKNOWN_ADULT = AgeBand(
+    "minor, other age unknown", 0.0, math.inf, review=0.876, urgent=0.952
+)
 
 
 def threshold_text(value: float) -> str:

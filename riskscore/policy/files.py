@@ -1,8 +1,8 @@
 """Policy files: TOML text to a mapping and back (``policies/default.toml``).
 
-Format (version 2; ``docs/policy.md`` explains every key)::
+Format (version 3; ``docs/policy.md`` explains every key)::
 
-    format_version = 2
+    format_version = 3
     name = "default"                     # optional label
 
     [[bands]]                            # youngest first, contiguous from age 0
@@ -15,6 +15,10 @@ Format (version 2; ``docs/policy.md`` explains every key)::
     [unknown]                            # thresholds when the child's age is unknown
     review = 0.25
     urgent = 0.6
+
+    [unknown_adult]                      # optional: a known minor, the other's age unknown
+    review = 0.3
+    urgent = 0.7
 
     [guards]                             # optional; these are the defaults
     adult_pairs_alert = false            # two known adults never alert
@@ -97,6 +101,8 @@ def dumps(doc: Mapping[str, Any]) -> str:
     for band in doc["bands"]:
         lines += ["", "[[bands]]", *_pairs(band)]
     lines += ["", "[unknown]", *_pairs(doc["unknown"])]
+    if "unknown_adult" in doc:
+        lines += ["", "[unknown_adult]", *_pairs(doc["unknown_adult"])]
     if "guards" in doc:
         lines += ["", "[guards]", *_pairs(doc["guards"])]
     return "\n".join([*lines, ""])

@@ -12,8 +12,8 @@ participants and only when both are known:
   still get a review alert at the child's band thresholds.
 
 An unknown age never triggers a guard: a conversation whose child's age is
-unknown uses the policy's ``unknown`` band, one whose adult's age is unknown the
-child's band.
+unknown uses the policy's ``unknown`` band, one whose adult's age is unknown its
+``unknown_adult`` band (the child's band in a policy without one).
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ under a microsecond) and on numpy arrays for batch alerts, evaluation and
 Spark. So scalar and vectorised tiers cannot drift apart. The rule:
 
 1. the **band** is the number of band edges at or below the child's age; an
-   unknown (NaN) age takes the ``unknown`` band;
+   unknown (NaN) age takes the ``unknown`` band; a known child with an adult of
+   unknown age takes the ``unknown_adult`` band, when the policy has one;
 2. the **tier** counts the band's thresholds that the risk reaches (0 none,
    1 review, 2 urgent);
 3. the **guards** (:mod:`riskscore.policy.guards`) cap it: 0 for two known
@@ -35,16 +36,18 @@ from riskscore.policy.guards import ADULT_AGE, Guards
 
 __all__ = ["CompiledRule", "compile_rule"]
 
-#: The band and tier rule. ``{band_terms}`` becomes ``+ (child_age >= _e0) + ...``.
+#: The band and tier rule. ``{band_terms}`` becomes ``+ (child_age >= _e0) + ...``, and
+#: ``{unknown_adult_term}`` the line that picks the ``unknown_adult`` band (nothing without one).
 RULE_SOURCE = """\
-def band(child_age):
+def band(child_age, adult_age):
     idx = 0{band_terms}
-    return idx + (child_age != child_age) * (_unknown - idx)
+    idx = idx + (child_age != child_age) * (_unknown - idx){unknown_adult_term}
+    return idx
 
 
 def decide(risk, child_age, adult_age):
     idx = 0{band_terms}
-    idx = idx + (child_age != child_age) * (_unknown - idx)
+    idx = idx + (child_age != child_age) * (_unknown - idx){unknown_adult_term}
     adults = (child_age >= _adult) & (adult_age >= _adult) & _adult_pairs_guard
     peers = (child_age < _adult) & (adult_age < _adult) & (abs(adult_age - child_age) <= _gap)
     allowed = 1 - adults
@@ -52,7 +55,7 @@ def decide(risk, child_age, adult_age):
     return tier, idx
 """
 
-Band = Callable[[Any], Any]
+Band = Callable[[Any, Any], Any]
 Decide = Callable[[Any, Any, Any], tuple[Any, Any]]
 
 
@@ -63,7 +66,9 @@ class CompiledRule:
     Attributes
     ----------
     band : callable
-        ``band(child_age) -> band index`` (``len(bands)`` for an unknown age).
+        ``band(child_age, adult_age) -> band index`` (``len(bands)`` for an unknown
+        child's age, ``len(bands) + 1`` for a known child's with an unknown adult's when
+        the policy has an ``unknown_adult`` band).
     decide : callable
         ``decide(risk, child_age, adult_age) -> (tier, band index)``, tier 0, 1 or 2.
     """
@@ -73,29 +78,39 @@ class CompiledRule:
 
 
 def compile_rule(
-    bands: tuple[AgeBand, ...], unknown: AgeBand, guards: Guards, *, arrays: bool
+    bands: tuple[AgeBand, ...],
+    unknown: AgeBand,
+    unknown_adult: AgeBand | None,
+    guards: Guards,
+    *,
+    arrays: bool,
 ) -> CompiledRule:
     """The rule of a policy, for Python floats (``arrays=False``) or float arrays.
 
     Examples
     --------
-    >>> from riskscore.policy.bands import DEFAULT_BANDS, DEFAULT_UNKNOWN
-    >>> rule = compile_rule(DEFAULT_BANDS, DEFAULT_UNKNOWN, Guards(), arrays=False)
+    >>> from riskscore.policy.bands import DEFAULT_BANDS, DEFAULT_UNKNOWN, DEFAULT_UNKNOWN_ADULT
+    >>> rule = compile_rule(
+    ...     DEFAULT_BANDS, DEFAULT_UNKNOWN, DEFAULT_UNKNOWN_ADULT, Guards(), arrays=False
+    ... )
     >>> rule.decide(0.99, 12.0, 35.0), rule.decide(0.99, 14.0, 15.0), rule.decide(0.99, 30.0, 40.0)
     ((2, 0), (1, 1), (0, 3))
-    >>> rule.decide(0.99, float("nan"), 35.0)  # child's age unknown: the unknown band
-    (2, 4)
-    >>> many = compile_rule(DEFAULT_BANDS, DEFAULT_UNKNOWN, Guards(), arrays=True)
+    >>> nan = float("nan")
+    >>> rule.decide(0.99, nan, 35.0), rule.decide(0.99, 14.0, nan)  # the two unknown bands
+    ((2, 4), (2, 5))
+    >>> many = compile_rule(DEFAULT_BANDS, DEFAULT_UNKNOWN, None, Guards(), arrays=True)
     >>> tier, idx = many.decide(np.array([0.99, 0.99]), np.array([14.0, 12.0]),
     ...                         np.array([15.0, 35.0]))
     >>> tier.tolist(), idx.tolist()
     ([1, 2], [1, 0])
     """
     edges = [float(b.min_age) for b in bands[1:]]
-    review = [float(b.review) for b in (*bands, unknown)]
-    urgent = [float(b.urgent) for b in (*bands, unknown)]
+    every = (*bands, unknown, *([] if unknown_adult is None else [unknown_adult]))
+    review = [float(b.review) for b in every]
+    urgent = [float(b.urgent) for b in every]
     namespace: dict[str, Any] = {
         "_unknown": len(bands),
+        "_unknown_adult": len(bands) + 1,
         "_adult": float(ADULT_AGE),
         "_adult_pairs_guard": not guards.adult_pairs_alert,
         "_gap": float(guards.minor_peer_max_gap_years),
@@ -104,6 +119,13 @@ def compile_rule(
         **{f"_e{j}": edge for j, edge in enumerate(edges)},
     }
     terms = "".join(f" + (child_age >= _e{j})" for j in range(len(edges)))
-    source = RULE_SOURCE.format(band_terms=terms)
+    # a known child (age == age) with an adult of unknown age (age != age: NaN)
+    unknown_adult_term = (
+        ""
+        if unknown_adult is None
+        else "\n    idx = idx + (child_age == child_age) * (adult_age != adult_age)"
+        " * (_unknown_adult - idx)"
+    )
+    source = RULE_SOURCE.format(band_terms=terms, unknown_adult_term=unknown_adult_term)
     exec(compile(source, "<riskscore.policy rule>", "exec"), namespace)
     return CompiledRule(band=namespace["band"], decide=namespace["decide"])

@@ -5,8 +5,10 @@ reader, the Synapse module's ``policy:`` block and
 :meth:`AlertPolicy.from_mapping`. So the rules and the messages are the same
 everywhere, and every message names the key at fault (``bands[1].urgent``).
 
-Format versions: 1 (bands and ``unknown``) and 2 (adds the optional
-``guards`` table). A version 1 policy gets the default guards.
+Format versions: 1 (bands and ``unknown``), 2 (adds the optional ``guards``
+table) and 3 (adds the optional ``unknown_adult`` table). A version 1 policy gets
+the default guards; a policy without ``unknown_adult`` applies the child's band
+when only the adult's age is unknown, as before format 3.
 """
 
 from __future__ import annotations
@@ -20,22 +22,35 @@ import numpy as np
 
 from riskscore._checks import is_int, unknown_keys_problem
 from riskscore.io.raw import show
-from riskscore.policy.bands import MAX_BANDS, AgeBand, check_bands, check_name
+from riskscore.policy.bands import (
+    DEFAULT_UNKNOWN,
+    DEFAULT_UNKNOWN_ADULT,
+    MAX_BANDS,
+    AgeBand,
+    check_bands,
+    check_name,
+)
 from riskscore.policy.errors import PolicyFileError
 from riskscore.policy.guards import Guards
 
 __all__ = ["FORMAT_VERSION", "parse"]
 
 #: The format version written by :meth:`AlertPolicy.to_toml`.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 #: The format versions read.
-FORMAT_VERSIONS = (1, 2)
+FORMAT_VERSIONS = (1, 2, 3)
 
-_TOP_KEYS = ("format_version", "name", "bands", "unknown", "guards")
+_TOP_KEYS = ("format_version", "name", "bands", "unknown", "unknown_adult", "guards")
 _BAND_KEYS = ("name", "min_age", "max_age", "review", "urgent")
 _GUARD_KEYS = ("adult_pairs_alert", "minor_peer_max_gap_years")
 
 Path = tuple[str | int, ...]
+
+#: The name of an unknown band that the mapping does not name.
+_UNKNOWN_NAMES: dict[Path, str] = {
+    ("unknown",): DEFAULT_UNKNOWN.name,
+    ("unknown_adult",): DEFAULT_UNKNOWN_ADULT.name,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +59,7 @@ class PolicyParts:
 
     bands: tuple[AgeBand, ...]
     unknown: AgeBand
+    unknown_adult: AgeBand | None
     guards: Guards
     name: str | None
     format_version: int
@@ -57,8 +73,9 @@ def parse(doc: Any, *, source: str = "") -> PolicyParts:
     doc : mapping
         ``format_version``, optional ``name``, ``bands`` (a list of mappings
         with ``name``, ``min_age``, ``max_age``, ``review``, ``urgent``,
-        youngest first), ``unknown`` (``review``, ``urgent``) and, from
-        version 2, an optional ``guards`` mapping.
+        youngest first), ``unknown`` (``review``, ``urgent``), from version 2
+        an optional ``guards`` mapping and from version 3 an optional
+        ``unknown_adult`` (``review``, ``urgent``).
     source : str, optional
         Where the mapping came from, named in messages (a file, a config block).
 
@@ -120,20 +137,31 @@ def parse(doc: Any, *, source: str = "") -> PolicyParts:
             source=source,
         )
     unknown = _band(table["unknown"], ("unknown",), source, full=False)
+    unknown_adult = None
+    if _since(table, "unknown_adult", 3, int(version), source):
+        unknown_adult = _band(table["unknown_adult"], ("unknown_adult",), source, full=False)
     try:
-        check_bands(bands, unknown)
+        check_bands(bands, unknown, unknown_adult)
     except ValueError as exc:
         raise PolicyFileError(str(exc), path=("bands",), source=source) from None
     guards = Guards()
-    if "guards" in table:
-        if version < 2:
-            raise PolicyFileError(
-                f"guards need format_version = 2, this policy says {version}",
-                path=("guards",),
-                source=source,
-            )
+    if _since(table, "guards", 2, int(version), source):
         guards = _guards(table["guards"], ("guards",), source)
-    return PolicyParts(bands, unknown, guards, name, int(version))
+    return PolicyParts(bands, unknown, unknown_adult, guards, name, int(version))
+
+
+def _since(table: Mapping[str, Any], key: str, needed: int, version: int, source: str) -> bool:
+    """Whether the optional table ``key`` is there; refused in a policy of a format
+    before the one that brought it (``needed``)."""
+    if key not in table:
+        return False
+    if version < needed:
+        raise PolicyFileError(
+            f"the {key} table needs format_version = {needed}, this policy says {version}",
+            path=(key,),
+            source=source,
+        )
+    return True
 
 
 def _table(value: Any, path: Path, source: str) -> Mapping[str, Any]:
@@ -178,7 +206,7 @@ def _band(entry: Any, path: Path, source: str, *, full: bool) -> AgeBand:
     for key in required:
         if key not in table:
             raise PolicyFileError("missing", path=(*path, key), source=source)
-    name = table.get("name", "unknown")
+    name = table.get("name", _UNKNOWN_NAMES.get(path, "unknown"))
     try:
         check_name(name)
     except ValueError as exc:
@@ -190,7 +218,7 @@ def _band(entry: Any, path: Path, source: str, *, full: bool) -> AgeBand:
     if not full and (values["min_age"], values["max_age"]) != (0.0, math.inf):
         key = "min_age" if values["min_age"] != 0.0 else "max_age"
         raise PolicyFileError(
-            f"the unknown band covers children of any age: leave {key} out (or write "
+            f"the {path[0]} band covers children of any age: leave {key} out (or write "
             f"min_age = 0, max_age = inf), found {values[key]}",
             path=(*path, key),
             source=source,

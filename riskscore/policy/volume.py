@@ -12,8 +12,9 @@ conversations per million, the policy's guards applied while counting.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, Final, Protocol
 
 import numpy as np
@@ -40,7 +41,16 @@ BoolArray = npt.NDArray[np.bool_]
 
 #: How much stricter (lower odds) or laxer each default band's thresholds are than the
 #: 13-15 band's: the younger the child, the lower the risk that sends it to a moderator.
-BAND_ODDS: Final = {"under 13": 0.5, "13-15": 1.0, "16-17": 2.0, "18+": 4.0, "unknown": 1.0}
+BAND_ODDS: Final = {
+    "under 13": 0.5,
+    "13-15": 1.0,
+    "16-17": 2.0,
+    "18+": 4.0,
+    "unknown": 1.0,
+    # not chosen: the ratio of the default's thresholds, this band set on its own
+    # conversations (own_volume, benchmarks/robustness.py: odds 7.04 against 13-15's 1.95)
+    "minor, other age unknown": 3.6,
+}
 
 #: The alert volumes the default policy was set for (benign conversations per million in
 #: the median unseen world), and ``riskscore policy tune``'s defaults.
@@ -259,6 +269,7 @@ def policy_for_volume(
     urgent_per_million: float,
     template: AlertPolicy | None = None,
     band_odds: Mapping[str, float] | None = None,
+    own_volume: Sequence[str] = (),
 ) -> AlertPolicy:
     """Thresholds that alert about a target number of counted conversations per million,
     in the median :class:`Traffic`.
@@ -272,10 +283,17 @@ def policy_for_volume(
     template : AlertPolicy, optional
         Bands and guards to keep (:meth:`AlertPolicy.default` when omitted).
     band_odds : mapping of str to float, optional
-        Relative threshold odds per band name (the ``unknown`` band included). By default
+        Relative threshold odds per band name (the ``unknown`` bands included). By default
         :data:`BAND_ODDS` when it names every band of ``template``, otherwise the odds of
         each band's own review threshold in ``template`` (a template of other bands, such as
         ``riskscore policy tune --from`` reads, keeps its ratios).
+    own_volume : sequence of str, optional
+        Bands (by name) whose thresholds are set on their own conversations: each alerts
+        the target volume of the conversations scored in it, pooled over ``traffic`` (one
+        world holds too few of them for a median), before the other bands are set for the
+        whole. The default policy sets its two ``unknown`` bands so: what is unknown of
+        the ages changes how many benign conversations reach a risk, so a ratio to the
+        known bands would send more of them to review than the target, or fewer.
 
     Returns
     -------
@@ -285,10 +303,11 @@ def policy_for_volume(
     Raises
     ------
     ValueError
-        A target out of range, urgent above review, a band without odds, or traffic too
-        small to expect :data:`MIN_ALERTS` urgent alerts, or in which fewer conversations
-        can alert at a tier, whatever its threshold (the template's guards applied), than
-        that tier's target asks for.
+        A target out of range, urgent above review, a band without odds, a band of
+        ``own_volume`` that ``template`` does not have, or traffic too small to expect
+        :data:`MIN_ALERTS` urgent alerts (in all, or in a band of ``own_volume``), or in
+        which fewer conversations can alert at a tier, whatever its threshold (the
+        template's guards applied), than that tier's target asks for.
     """
     traffic = [traffic] if isinstance(traffic, Traffic) else list(traffic)
     if not traffic:
@@ -296,25 +315,54 @@ def policy_for_volume(
     _check_targets(review_per_million, urgent_per_million)
     template = template or AlertPolicy.default()
     band_odds = _template_odds(template) if band_odds is None else band_odds
-    missing = [b.name for b in template.all_bands if b.name not in band_odds]
+    names = [b.name for b in template.all_bands]
+    missing = [name for name in names if name not in band_odds]
     if missing:
         raise ValueError(f"band_odds lacks the band(s) {missing}")
-    _check_size(traffic, (review_per_million, urgent_per_million), template)
+    strange = [name for name in own_volume if name not in names]
+    if strange:
+        raise ValueError(f"own_volume names band(s) {strange} that the template lacks: {names}")
+    targets = (review_per_million, urgent_per_million)
+    _check_size(traffic, targets, template)
+    fixed: dict[str, AgeBand] = {}
 
     def policy(review_base: float, urgent_base: float) -> AlertPolicy:
-        def band(b: AgeBand) -> AgeBand:
+        def band(b: AgeBand | None) -> AgeBand | None:
+            if b is None or b.name in fixed:
+                return b if b is None else fixed[b.name]
             review = _odds_to_risk(review_base * band_odds[b.name])
             urgent = max(_odds_to_risk(urgent_base * band_odds[b.name]), min(review * 1.01, 1.0))
             return AgeBand(b.name, b.min_age, b.max_age, review=review, urgent=min(urgent, 1.0))
 
         return AlertPolicy(
-            bands=tuple(band(b) for b in template.bands),
-            unknown=band(template.unknown),
+            bands=tuple(band(b) for b in template.bands),  # type: ignore[misc]
+            unknown=band(template.unknown),  # type: ignore[arg-type]
+            unknown_adult=band(template.unknown_adult),
             guards=template.guards,
         )
 
-    def volume(p: AlertPolicy, tier: int) -> float:
+    for name in own_volume:
+        strata = [_in_band(t, template, names.index(name)) for t in traffic]
+        try:
+            _check_size(strata, targets, template)
+        except ValueError as exc:
+            raise ValueError(f"band {name!r} (own_volume): {exc}") from None
+        base = _bases(policy, partial(_pooled, traffic=strata), targets)
+        fixed[name] = policy(*base).all_bands[names.index(name)]
+
+    def median(p: AlertPolicy, tier: int) -> float:
         return float(np.median([alerts_per_million(p, t)[tier - 1] for t in traffic]))
+
+    return policy(*_bases(policy, median, targets))
+
+
+Build = Callable[[float, float], AlertPolicy]
+Volume = Callable[[AlertPolicy, int], float]
+
+
+def _bases(policy: Build, volume: Volume, targets: tuple[float, float]) -> tuple[float, float]:
+    """The review and urgent bases (odds) of ``policy`` whose ``volume`` meets ``targets``:
+    urgent first, then review with urgent fixed, found by bisection on their log odds."""
 
     def solve(tier: int, target: float, other: float) -> float:
         low, high = -12.0, 12.0  # log odds of the base threshold
@@ -328,9 +376,35 @@ def policy_for_volume(
                 high = mid
         return math.exp(high)
 
-    urgent_base = solve(2, urgent_per_million, other=1e-6)
-    review_base = solve(1, review_per_million, other=urgent_base)
-    return policy(min(review_base, urgent_base / 1.5), urgent_base)
+    urgent_base = solve(2, targets[1], other=1e-6)
+    review_base = solve(1, targets[0], other=urgent_base)
+    return min(review_base, urgent_base / 1.5), urgent_base
+
+
+def _in_band(traffic: Traffic, policy: AlertPolicy, band: int) -> Traffic:
+    """The rows of ``traffic`` scored in band ``band`` of ``policy`` (the band depends on
+    the ages only, not on the thresholds)."""
+    rows = policy.band_index(traffic.child_age, traffic.adult_age) == band
+    return Traffic(
+        risk=traffic.risk[rows],
+        child_age=traffic.child_age[rows],
+        adult_age=traffic.adult_age[rows],
+        counted=None if traffic.counted is None else np.asarray(traffic.counted)[rows],
+        conversation=(
+            None if traffic.conversation is None else np.asarray(traffic.conversation)[rows]
+        ),
+    )
+
+
+def _pooled(policy: AlertPolicy, tier: int, *, traffic: Sequence[Traffic]) -> float:
+    """Alerts of ``tier`` per million counted conversations of all ``traffic`` together."""
+    counts = [t.n_counted for t in traffic]
+    alerts = sum(
+        alerts_per_million(policy, t)[tier - 1] * n
+        for t, n in zip(traffic, counts, strict=True)
+        if n
+    )
+    return float(alerts / max(sum(counts), 1))
 
 
 def _template_odds(template: AlertPolicy) -> Mapping[str, float]:

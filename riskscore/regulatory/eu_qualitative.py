@@ -39,7 +39,7 @@ def qualitative_fields(
     """
     bands = "; ".join(
         f"{b.name}: review at {threshold_text(b.review)}, urgent at {threshold_text(b.urgent)}"
-        for b in (*policy.bands, policy.unknown)
+        for b in policy.all_bands
     )
     measured = (
         "no decided alerts in the period"
