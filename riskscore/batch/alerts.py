@@ -15,7 +15,7 @@ import pyarrow as pa
 from riskscore.exceptions import SchemaError
 from riskscore.io.arrow import write_table
 from riskscore.io.given_ids import integer_ids_type, mark_integer_text
-from riskscore.io.ids import is_pair_like
+from riskscore.io.pair_text import is_pair_like
 from riskscore.policy import ALERT_FIELDS, Alert
 
 __all__ = ["alerts_table", "write_alerts"]
@@ -110,7 +110,7 @@ def _integers_beside_text(rows: list[dict[str, Any]], name: str) -> bool:
     Raises
     ------
     ValueError
-        Integers beside text that is no pair id (:func:`riskscore.io.ids.is_pair_like`;
+        Integers beside text that is no pair id (:func:`riskscore.io.pair_text.is_pair_like`;
         an online scorer may hold both): written as text, ``6`` and ``"6"``, two ids as
         given, would be one.
     """

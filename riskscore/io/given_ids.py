@@ -13,14 +13,13 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from riskscore.exceptions import SchemaError
-from riskscore.io.ids import INTEGER_TEXT, DecimalIds, IntegerAndPairIds
+from riskscore.io.ids import DecimalIds
+from riskscore.io.pair_text import INTEGER_TEXT, IntegerAndPairIds
 from riskscore.io.schema import INT64_MAX
 
 __all__ = [
     "ACCOUNT_ID_COLUMNS",
     "INTEGER_TEXT",
-    "INTEGER_TEXT_KEY",
-    "INTEGER_TEXT_MARK",
     "IntegerAndPairIds",
     "as_given",
     "decimal_id_columns",

@@ -128,7 +128,7 @@ def integer_text_ids(table: MessageTable) -> MessageTable:
     whose ids are integers (:func:`text_conversation_ids`): the ids of a column marked as
     integers held as decimal text (:func:`riskscore.io.given_ids.mark_integer_text`, as
     :meth:`riskscore.MessageTable.to_arrow` writes them), or given as integers beside pair
-    ids (JSON lines, pandas: :class:`~riskscore.io.ids.IntegerAndPairIds`), so that
+    ids (JSON lines, pandas: :class:`~riskscore.io.pair_text.IntegerAndPairIds`), so that
     reading what was written gives ``6`` back as ``6`` beside the pair ids. Integer ids (a
     column that holds no text) are returned as they are.
 

@@ -5,7 +5,6 @@ empty, over-long or unprintable ids refused."""
 from __future__ import annotations
 
 import math
-import re
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Final
@@ -21,12 +20,12 @@ from riskscore.io.decimals import EXACT_FLOAT_INT
 from riskscore.io.joiners import JOINERS
 from riskscore.io.number_rules import exact_float_bits
 from riskscore.io.one_value import Undecided
+from riskscore.io.pair_text import IntegerAndPairIds, integers_beside_pair_ids
 from riskscore.io.schema import (
     HIDDEN_RE2,
     INT64_MAX,
     INT64_MIN,
     MAX_ID_LENGTH,
-    PAIR_ID_SEPARATOR,
     SENTENCE_ID_RE2,
     has_hidden_character,
     is_null,
@@ -36,17 +35,14 @@ from riskscore.io.text import all_text
 from riskscore.io.timestamps import Sink
 
 __all__ = [
-    "INTEGER_TEXT",
     "Coded",
     "DecimalIds",
-    "IntegerAndPairIds",
     "as_text",
     "check_ids",
     "coded_text",
     "first_bad_text_id",
     "integer_id_problem",
     "integer_ids",
-    "is_pair_like",
     "mixed_id_kinds",
     "one_id_problem",
     "same_id_kind",
@@ -75,35 +71,6 @@ class DecimalIds(np.ndarray):
     """Integer ids of a column with a value beyond int64, kept as their decimal text: still
     integers, so the other id column's integers are text of the same kind beside them (a
     table of them records it: :attr:`riskscore.MessageTable.decimal_ids`)."""
-
-
-#: The decimal text of an integer, as ``str`` writes it: what an id held as decimal text
-#: is, and what no pair id (:func:`riskscore.io.groups.pair_conversation_id`) is.
-INTEGER_TEXT: Final = re.compile(r"0|-?[1-9][0-9]*")
-
-
-def is_pair_like(value: object) -> bool:
-    """Whether ``value`` is text that may stand beside integer conversation ids in one
-    column (:class:`IntegerAndPairIds`): text holding :data:`~riskscore.io.schema.
-    PAIR_ID_SEPARATOR`, as the pair ids of group rooms do, which no integer's decimal
-    text does, so that the column gives each id back as given and none merges with
-    another. The one rule of the events' readers and of the alerts file.
-
-    Examples
-    --------
-    >>> is_pair_like("9|3|4"), is_pair_like("6"), is_pair_like("x"), is_pair_like(6)
-    (True, False, False, False)
-    """
-    return isinstance(value, str) and PAIR_ID_SEPARATOR in value
-
-
-class IntegerAndPairIds(np.ndarray):
-    """Conversation ids of events whose ids are integers, once a group room was split into
-    pair conversations (:func:`riskscore.io.groups.text_conversation_ids`), or given as
-    integers beside pair ids (:func:`is_pair_like`; what such a table writes): every id is
-    text, because a pair id (``room|account|account``) is; the others are the decimal text
-    of the integers given (:data:`INTEGER_TEXT`), which the online scorer holds as those
-    integers."""
 
 
 def _inexact_reason(bits: int) -> str:
@@ -264,9 +231,9 @@ def _object_ids(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
         return np.zeros(len(arr), dtype=np.int64)
     first_kind = present[0]
     if name == "conversation_id" and (kinds == "str").any() and (kinds == "int").any():
-        beside = _integers_beside_text(name, arr, kinds, problems)
+        beside = integers_beside_pair_ids(arr, kinds)  # what a table with group rooms writes
         if beside is not None:
-            return beside
+            return _text_ids(name, beside, problems, checked=usable).view(IntegerAndPairIds)
     mixed = usable & (kinds != first_kind)
     problems.add(
         name, mixed, f"mixes id types: this column's first id is {first_kind}; use one type"
@@ -282,27 +249,6 @@ def _object_ids(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
     out = arr.copy()
     out[~good] = ""
     return _text_ids(name, out, problems, checked=good)
-
-
-def _integers_beside_text(
-    name: str, arr: AnyArray, kinds: AnyArray, problems: Sink
-) -> IntegerAndPairIds | None:
-    """Conversation ids given as integers beside pair ids (:func:`is_pair_like`; as a
-    table with group rooms writes its ids to JSON lines): held as
-    :class:`IntegerAndPairIds`, the integers as their decimal text, so that each id is
-    given back as given and none is merged with another. None when some text is no pair
-    id (``"6"`` beside ``6``): refused by the caller as two types."""
-    usable = (kinds == "int") | (kinds == "str")
-    values = arr.tolist()
-    if not all(is_pair_like(v) for v, k in zip(values, kinds.tolist(), strict=True) if k == "str"):
-        return None
-    text = np.asarray(
-        [v if k == "str" else str(int(v)) if k == "int" else "" for v, k in zip(
-            values, kinds.tolist(), strict=True)],
-        dtype=object,
-    ).reshape(-1)  # fmt: skip
-    out: IntegerAndPairIds = _text_ids(name, text, problems, checked=usable).view(IntegerAndPairIds)
-    return out
 
 
 def _text_ids(

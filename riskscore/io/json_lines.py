@@ -32,7 +32,7 @@ __all__ = [
 #: Rows joined at once: the lines of a slice stay well under Arrow's 2 GiB string limit.
 ROWS_PER_SLICE: Final = 262_144
 _CONTROL_RE2: Final = r"[\x{00}-\x{1f}]"
-#: :data:`~riskscore.io.ids.INTEGER_TEXT` as an Arrow (RE2) pattern of a whole cell.
+#: :data:`~riskscore.io.pair_text.INTEGER_TEXT` as an Arrow (RE2) pattern of a whole cell.
 _INTEGER_TEXT_RE2: Final = f"^(?:{INTEGER_TEXT.pattern})$"
 
 

@@ -33,7 +33,6 @@ from riskscore.io.groups import (
 )
 from riskscore.io.ids import (
     DecimalIds,
-    IntegerAndPairIds,
     check_ids,
     mixed_id_kinds,
     one_id_problem,
@@ -41,6 +40,7 @@ from riskscore.io.ids import (
 )
 from riskscore.io.messages import MessageTable, build_table
 from riskscore.io.one_value import Undecided
+from riskscore.io.pair_text import IntegerAndPairIds
 from riskscore.io.problems import Problems, event_at, one_event_refusal, raise_first, run_check
 from riskscore.io.raw import RawColumns, as_python_value, as_read, found_name, quoted_name
 from riskscore.io.room_reach import (
