@@ -371,19 +371,20 @@ def test_online_alerts_with_ids_beyond_int64_are_written_as_those_integers(
         assert table.column("child_id").to_pylist() == [a.child_id for a in alerts]
 
 
-def test_online_alerts_with_ids_no_arrow_integer_holds_are_refused_by_name(
-    tmp_path: Path,
+@pytest.mark.parametrize("suffix", ["parquet", "jsonl"])
+def test_online_alerts_with_ids_no_arrow_integer_holds_are_written_as_marked_text(
+    tmp_path: Path, suffix: str
 ) -> None:
     """Was: the same ``OverflowError`` traceback for an id beyond 2**64 - 1, or a negative
-    id beside one beyond int64; now a SchemaError naming the column, the alert and the id,
-    and nothing is written."""
+    id beside one beyond int64; then (hr68b) a SchemaError naming the column, the alert and
+    the id. Since hr72a such a column is text marked as integers
+    (:func:`riskscore.io.given_ids.mark_integer_text`): JSON lines writes the integers, and
+    reading either file gives the ids back as given."""
     alerts = _online_alerts(-3, 1, 2) + _online_alerts(2**64, 3, 4)
-    with pytest.raises(rs.SchemaError, match="as JSON lines one by one") as err:
-        write_alerts(alerts, tmp_path / "alerts.parquet")
-    row = next(i for i, a in enumerate(alerts) if a.conversation_id == 2**64)
-    assert (err.value.column, err.value.row, err.value.value) == ("conversation_id", row, 2**64)
-    assert f"column 'conversation_id', alert {row}: {2**64} is beyond 2**64 - 1" in str(err.value)
-    assert not (tmp_path / "alerts.parquet").exists()
+    path = write_alerts(alerts, tmp_path / f"alerts.{suffix}")
+    assert read_alert_ids(path) == [a.conversation_id for a in alerts]
+    if suffix == "jsonl":
+        assert path.read_text(encoding="utf-8") == "".join(a.to_json() + "\n" for a in alerts)
 
 
 def test_comparing_batch_and_online_alerts_of_ids_beyond_int64_says_why_they_differ(

@@ -31,6 +31,7 @@ from riskscore.batch.state_spill import write_states
 from riskscore.features.accounts import AccountParts, account_parts
 from riskscore.features.states import ConversationStates, conversation_states
 from riskscore.io import MessageTable, read_chunk
+from riskscore.io.given_ids import IntegerAndPairIds
 from riskscore.io.groups import pair_like, split_pair_id_error, split_room_ids, text_ids_of_chunk
 from riskscore.io.schema import INT64_MAX, INT64_MIN
 from riskscore.io.summaries import GroupSummary, Quarantine
@@ -134,13 +135,26 @@ class FoldedChunk:
     #: Its conversation ids are integers (held as such, or as decimal text beside pair ids
     #: or an id beyond int64: :attr:`riskscore.MessageTable.decimal_id_columns`).
     integer_ids: bool = False
+    #: Its conversation ids are integers held as decimal text though it has no group room:
+    #: a file riskscore wrote, its column marked so
+    #: (:func:`riskscore.io.given_ids.mark_integer_text`).
+    integer_text: bool = False
 
 
-def text_order(states: ConversationStates, text_ids: bool) -> ConversationStates:
+def text_order(
+    states: ConversationStates, text_ids: bool, integers: bool = False
+) -> ConversationStates:
     """``states`` as a chunk read with text conversation ids gives them, when the file
     has group rooms (in memory every id is then text): integer ids as their decimal text
-    (:func:`riskscore.io.groups.text_ids_of_chunk`), rows in text order."""
+    (:func:`riskscore.io.groups.text_ids_of_chunk`), rows in text order. With
+    ``integers`` (the file's conversation ids are integers held as decimal text beside
+    pair ids, as in memory), ids spilled as text are held so again
+    (:class:`~riskscore.io.given_ids.IntegerAndPairIds`): alerts carry them as given."""
     text = text_ids_of_chunk(states.conversation_id, text_ids)
+    if integers and text.dtype == object and not isinstance(text, IntegerAndPairIds):
+        text = text.view(IntegerAndPairIds)
+        if states.conversation_id.dtype == object:  # in text order already
+            return replace(states, conversation_id=text)
     if text is states.conversation_id:
         return states
     order = np.argsort(text, kind="stable")
@@ -167,6 +181,9 @@ class FoldedFile:
     #: A chunk's conversation ids were integers (:attr:`FoldedChunk.integer_ids`): one
     #: column of the file, so every chunk's.
     integer_conversation_ids: bool = False
+    #: A chunk's conversation ids were marked as integers held as decimal text
+    #: (:attr:`FoldedChunk.integer_text`).
+    integer_text: bool = False
 
     @property
     def decimal_id_columns(self) -> tuple[str, ...]:
@@ -174,7 +191,7 @@ class FoldedFile:
         :attr:`riskscore.MessageTable.decimal_id_columns` has them in memory: those of
         :attr:`text_columns`, and with group rooms (which make every conversation id text)
         the conversation ids when they are integers."""
-        if self.groups.n_rooms == 0:
+        if self.groups.n_rooms == 0 and not self.integer_text:
             return self.text_columns
         accounts = tuple(n for n in self.text_columns if n != "conversation_id")
         integers = self.integer_conversation_ids or "conversation_id" in self.text_columns
@@ -228,7 +245,9 @@ def fold_file(
         return replace(folded, path=path, n_events=len(msgs), parts=account_parts(msgs),
                        span=span, pair_like=ids + _rooms(chunk, msgs, named, ids),
                        reports=events if len(events) else None,
-                       integer_ids=integers)  # fmt: skip
+                       integer_ids=integers,
+                       integer_text=msgs.groups.n_rooms == 0
+                       and isinstance(msgs.conversation_id, IntegerAndPairIds))  # fmt: skip
 
     # A room's pair ids are checked against the other ids of its chunk by the validator;
     # the ids of other chunks can only clash with them if they hold the separator too.
@@ -245,6 +264,7 @@ def fold_file(
             done.quarantine.write(folded.quarantined)
             done.text_ids = done.text_ids or folded.groups.n_rooms > 0
             done.integer_conversation_ids |= folded.integer_ids
+            done.integer_text |= folded.integer_text
             done.groups += folded.groups
             if folded.parts is not None and folded.span is not None:
                 done.parts.append(folded.parts)

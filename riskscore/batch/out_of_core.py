@@ -325,6 +325,10 @@ def score_parquet(
                 raise _whole_file_error(exc, source, chunk_rows, Path(tmp), validate) from None
             quarantine, text_ids = folded.quarantine, folded.text_ids
             decimal_ids = folded.decimal_id_columns
+            # integer conversation ids held as text beside pair ids, as in memory
+            integer_text = "conversation_id" in decimal_ids and (
+                folded.groups.n_rooms > 0 or folded.integer_text
+            )
             quarantine_path, quarantine_counts = quarantine.close()
             quarantine.check_some_kept(folded.n_kept)
             # nothing to score: refused as in memory, before output
@@ -337,7 +341,7 @@ def score_parquet(
             def features(states_path: Path) -> FeatureTable:
                 states = read_states(states_path)
                 states_path.unlink()
-                return features_from_states(text_order(states, text_ids), accounts)
+                return features_from_states(text_order(states, text_ids, integer_text), accounts)
 
             # Step 3: each chunk's states with every chunk's tallies (merged from them, or
             # checked against them by check_covers above): no check chunk by chunk.

@@ -36,7 +36,7 @@ from riskscore.batch.alerts import write_alerts
 from riskscore.exceptions import SchemaError
 from riskscore.io.arrow import TABLE_FORMATS
 from riskscore.io.files import CSV_SUFFIXES, PARQUET_SUFFIXES, check_regular_file, real_path
-from riskscore.io.given_ids import ACCOUNT_ID_COLUMNS, given_id
+from riskscore.io.given_ids import ACCOUNT_ID_COLUMNS, given_id, integer_text_columns
 from riskscore.io.ids import check_ids
 from riskscore.io.json_lines import json_loads
 from riskscore.io.problems import Found
@@ -272,7 +272,8 @@ def _read_ids(path: Path, what: str, required: Sequence[str]) -> list[Any]:
         try:
             with parquet_file(path) as parquet:
                 _check_fields(path, "", parquet.schema_arrow.names, required, "column")
-                ids: list[Any] = parquet.read(columns=["conversation_id"]).column(0).to_pylist()
+                column = parquet.read(columns=["conversation_id"])
+                ids: list[Any] = column.column(0).to_pylist()
         except (pa.ArrowException, OSError) as exc:
             if isinstance(exc, OSError) and exc.errno is not None:
                 raise  # the system's (permission, I/O)
@@ -280,6 +281,8 @@ def _read_ids(path: Path, what: str, required: Sequence[str]) -> list[Any]:
             raise SchemaError(
                 f"{path}: not a Parquet {what} ({type(exc).__name__}: {detail})"
             ) from None
+        if integer_text_columns(column.schema):  # integers beside pair ids, as given
+            ids = [given_id(v, True) for v in ids]
         return _checked_ids(path, ids, list(range(len(ids))), "row")
     ids, lines = [], []
     with path.open("rb") as fh:

@@ -18,6 +18,7 @@ from riskscore.io.decimals import (
     decimal_numbers,
     numbers_to_numpy,
 )
+from riskscore.io.given_ids import integer_text_columns
 from riskscore.io.ids import coded_text
 from riskscore.io.raw import RawColumns, Unheld, quoted_name, reported_as
 from riskscore.io.schema import ID_COLUMNS, SCHEMA_COLUMNS, is_content_column
@@ -104,6 +105,7 @@ def arrow_to_raw(table: pa.Table) -> RawColumns:
         raw = RawColumns(caller_memory=False)
         for name, column, future in zip(table.column_names, table.columns, converted, strict=True):
             _keep(raw, name, *future.result(), column.type)
+    raw.integer_text = integer_text_columns(table.schema)
     return raw
 
 

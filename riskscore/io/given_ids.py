@@ -6,7 +6,6 @@ conversation as the online scorer does."""
 
 from __future__ import annotations
 
-import re
 from typing import Any, Final
 
 import numpy as np
@@ -15,6 +14,7 @@ import pyarrow as pa
 
 from riskscore.exceptions import SchemaError
 from riskscore.io.ids import DecimalIds
+from riskscore.io.pair_text import INTEGER_TEXT, IntegerAndPairIds
 from riskscore.io.schema import INT64_MAX
 
 __all__ = [
@@ -24,7 +24,10 @@ __all__ = [
     "as_given",
     "decimal_id_columns",
     "given_id",
+    "holds_integer_text",
     "integer_ids_type",
+    "integer_text_columns",
+    "mark_integer_text",
 ]
 
 AnyArray = npt.NDArray[Any]
@@ -34,17 +37,56 @@ _UINT64_MAX = 2**64 - 1
 #: The account id columns of the events: one id space, held as decimal text both or neither.
 ACCOUNT_ID_COLUMNS: Final = ("sender_id", "recipient_id")
 
-#: The decimal text of an integer, as ``str`` writes it: what an id held as decimal text
-#: is, and what no pair id (:func:`riskscore.io.groups.pair_conversation_id`) is.
-INTEGER_TEXT: Final = re.compile(r"0|-?[1-9][0-9]*")
+
+#: The key of the mark of a text id column that holds integer ids as their decimal text
+#: (:data:`INTEGER_TEXT`) beside the pair ids of group rooms: Arrow field metadata,
+#: ``{INTEGER_TEXT_KEY: INTEGER_TEXT_MARK}``, of the Parquet and Arrow files riskscore
+#: writes (one typed column holds both as text). :func:`riskscore.read_messages` and the
+#: readers of scores and alerts files give such a column's decimal text back as those
+#: integers, so that ``6`` written beside ``"9|3|4"`` is read back as ``6``, never as
+#: ``"6"``. JSON lines and pandas hold the integers as integers beside the pair ids
+#: (:class:`IntegerAndPairIds`, read so too).
+INTEGER_TEXT_KEY: Final = "riskscore.ids"
+#: The value of :data:`INTEGER_TEXT_KEY` that marks a column so.
+INTEGER_TEXT_MARK: Final = "integers-as-text"
 
 
-class IntegerAndPairIds(np.ndarray):
-    """Conversation ids of events whose ids are integers, once a group room was split into
-    pair conversations (:func:`riskscore.io.groups.text_conversation_ids`): every id is
-    text, because a pair id (``room|account|account``) is; the others are the decimal
-    text of the integers given (:data:`INTEGER_TEXT`), which the online scorer holds as
-    those integers."""
+def mark_integer_text(table: pa.Table, names: tuple[str, ...]) -> pa.Table:
+    """``table`` with its text columns ``names`` marked as holding integer ids as decimal
+    text beside pair ids (:data:`INTEGER_TEXT_KEY`), the one mark every writer of such
+    ids sets.
+
+    Examples
+    --------
+    >>> t = mark_integer_text(pa.table({"conversation_id": ["6", "9|3|4"]}), ("conversation_id",))
+    >>> integer_text_columns(t.schema)
+    ('conversation_id',)
+    """
+    if not names:
+        return table
+    fields = [
+        field.with_metadata({**(field.metadata or {}), INTEGER_TEXT_KEY: INTEGER_TEXT_MARK})
+        if field.name in names and _is_text(field.type)
+        else field
+        for field in table.schema
+    ]
+    return table.cast(pa.schema(fields, metadata=table.schema.metadata))
+
+
+def integer_text_columns(schema: pa.Schema) -> tuple[str, ...]:
+    """The text columns of ``schema`` marked as holding integer ids as decimal text
+    (:func:`mark_integer_text`): what the readers of events, scores and alerts files give
+    back as those integers."""
+    mark = INTEGER_TEXT_MARK.encode()
+    return tuple(
+        f.name
+        for f in schema
+        if _is_text(f.type) and (f.metadata or {}).get(INTEGER_TEXT_KEY.encode()) == mark
+    )
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
 
 
 def as_given(
@@ -53,7 +95,6 @@ def as_given(
     *,
     decimal_ids: bool,
     arrow: bool = False,
-    table: bool = False,
 ) -> dict[str, Any]:
     """``cols`` (of :meth:`riskscore.MessageTable.columns`, rows named by ``source_row``)
     with the ids held as decimal text that are integers (the account ids when
@@ -62,8 +103,8 @@ def as_given(
     those integers again: Python ints, or with ``arrow`` an Arrow array of one integer type
     per id space (the two account columns are one), int64 when every id fits, else uint64;
     so that reading what is written gives the table back, integers still. With ``arrow``
-    or ``table`` (the columns of a table: one type each), a column that holds pair ids
-    stays text.
+    (one type per column), a column that holds pair ids stays text, which its writer
+    marks as integers (:func:`mark_integer_text`).
 
     Raises
     ------
@@ -77,7 +118,7 @@ def as_given(
     out: dict[str, Any] = dict(cols)
     for space in spaces:
         ints = {name: _integers_of(cols[name]) for name in space}
-        if (arrow or table) and any(isinstance(v, str) for v in ints.get("conversation_id", ())):
+        if arrow and any(isinstance(v, str) for v in ints.get("conversation_id", ())):
             continue  # pair ids: text, and so every id of the column
         if arrow:
             kind = integer_ids_type(ints, source_row)
@@ -93,8 +134,15 @@ def decimal_id_columns(cols: dict[str, AnyArray], *, decimal_ids: bool) -> tuple
     ids when a :class:`DecimalIds` column, or an :class:`IntegerAndPairIds` column (group
     rooms made the integer ids text beside their pair ids, which stay text)."""
     accounts = ACCOUNT_ID_COLUMNS if decimal_ids else ()
-    conversations = isinstance(cols["conversation_id"], (DecimalIds, IntegerAndPairIds))
+    conversations = holds_integer_text(cols["conversation_id"])
     return (*accounts, *(("conversation_id",) if conversations else ()))
+
+
+def holds_integer_text(ids: AnyArray) -> bool:
+    """Whether the id column ``ids`` (of a table's events or conversations, features or
+    scores) holds integers as their decimal text: a :class:`DecimalIds` or
+    :class:`IntegerAndPairIds` column, whose ids :func:`given_id` gives as given."""
+    return isinstance(ids, (DecimalIds, IntegerAndPairIds))
 
 
 def given_conversation_ids(ids: AnyArray) -> list[Any]:

@@ -63,6 +63,7 @@ __all__ = [
     "fan_out",
     "group_contact_mask",
     "group_room_text",
+    "integer_text_ids",
     "is_broadcast",
     "is_group_contact",
     "pair_conversation_id",
@@ -120,6 +121,32 @@ def text_conversation_ids(ids: npt.NDArray[Any]) -> npt.NDArray[np.object_]:
     if given.dtype.kind in "iu" or isinstance(given, (DecimalIds, IntegerAndPairIds)):
         return text.view(IntegerAndPairIds)
     return text
+
+
+def integer_text_ids(table: MessageTable) -> MessageTable:
+    """``table`` with its text conversation ids held as those of a table with group rooms
+    whose ids are integers (:func:`text_conversation_ids`): the ids of a column marked as
+    integers held as decimal text (:func:`riskscore.io.given_ids.mark_integer_text`, as
+    :meth:`riskscore.MessageTable.to_arrow` writes them), or given as integers beside pair
+    ids (JSON lines, pandas: :class:`~riskscore.io.pair_text.IntegerAndPairIds`), so that
+    reading what was written gives ``6`` back as ``6`` beside the pair ids. Integer ids (a
+    column that holds no text) are returned as they are.
+
+    Examples
+    --------
+    >>> import riskscore as rs
+    >>> msgs = rs.read_messages({"conversation_id": ["6"], "timestamp": [1_700_000_000],
+    ...                          "sender_id": [1], "recipient_id": [2], "channel": ["direct"]})
+    >>> type(integer_text_ids(msgs).conversations).__name__
+    'IntegerAndPairIds'
+    """
+    if table.conversation_id.dtype != object:
+        return table
+    return replace(
+        table,
+        conversation_id=text_conversation_ids(table.conversation_id.view(IntegerAndPairIds)),
+        conversations=text_conversation_ids(table.conversations.view(IntegerAndPairIds)),
+    )
 
 
 def text_ids_of_chunk(ids: npt.NDArray[Any], text_ids: bool) -> npt.NDArray[Any]:

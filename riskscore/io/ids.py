@@ -20,6 +20,7 @@ from riskscore.io.decimals import EXACT_FLOAT_INT
 from riskscore.io.joiners import JOINERS
 from riskscore.io.number_rules import exact_float_bits
 from riskscore.io.one_value import Undecided
+from riskscore.io.pair_text import IntegerAndPairIds, integers_beside_pair_ids
 from riskscore.io.schema import (
     HIDDEN_RE2,
     INT64_MAX,
@@ -229,6 +230,10 @@ def _object_ids(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
     if present.size == 0:
         return np.zeros(len(arr), dtype=np.int64)
     first_kind = present[0]
+    if name == "conversation_id" and (kinds == "str").any() and (kinds == "int").any():
+        beside = integers_beside_pair_ids(arr, kinds)  # what a table with group rooms writes
+        if beside is not None:
+            return _text_ids(name, beside, problems, checked=usable).view(IntegerAndPairIds)
     mixed = usable & (kinds != first_kind)
     problems.add(
         name, mixed, f"mixes id types: this column's first id is {first_kind}; use one type"

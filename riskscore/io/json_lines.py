@@ -19,6 +19,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from riskscore.io.given_ids import INTEGER_TEXT, integer_text_columns
+
 __all__ = [
     "json_dumps",
     "json_loads",
@@ -30,6 +32,8 @@ __all__ = [
 #: Rows joined at once: the lines of a slice stay well under Arrow's 2 GiB string limit.
 ROWS_PER_SLICE: Final = 262_144
 _CONTROL_RE2: Final = r"[\x{00}-\x{1f}]"
+#: :data:`~riskscore.io.pair_text.INTEGER_TEXT` as an Arrow (RE2) pattern of a whole cell.
+_INTEGER_TEXT_RE2: Final = f"^(?:{INTEGER_TEXT.pattern})$"
 
 
 def write_json_lines(table: Any, sink: BinaryIO) -> None:
@@ -44,12 +48,19 @@ def write_json_lines(table: Any, sink: BinaryIO) -> None:
     >>> sink.getvalue().decode()
     '{"id":"a\\\\"b","age":13.0}\\n{"id":null,"age":null}\\n'
     """
+    # integers held as text beside pair ids: as the integers they are, as given
+    integers = set(integer_text_columns(table.schema))
     for start in range(0, table.num_rows, ROWS_PER_SLICE):
         part = table.slice(start, ROWS_PER_SLICE)
         pieces: list[Any] = []
         for i, name in enumerate(part.column_names):
             key = ("{" if i == 0 else ",") + json.dumps(str(name)) + ":"
-            pieces += [key, json_text(part.column(i).combine_chunks())]
+            values = part.column(i).combine_chunks()
+            text = json_text(values)
+            if name in integers:
+                whole = pc.match_substring_regex(values, _INTEGER_TEXT_RE2)
+                text = pc.if_else(pc.fill_null(whole, False), values.cast(pa.string()), text)
+            pieces += [key, text]
         _write_strings(_join([*pieces, "}\n"]), sink)
 
 

@@ -23,7 +23,12 @@ from riskscore.io.coding import (
     runs,
     take,
 )
-from riskscore.io.given_ids import as_given, decimal_id_columns
+from riskscore.io.given_ids import (
+    IntegerAndPairIds,
+    as_given,
+    decimal_id_columns,
+    mark_integer_text,
+)
 from riskscore.io.raw import show
 from riskscore.io.schema import (
     CHANNEL_NAMES,
@@ -174,26 +179,33 @@ class MessageTable:
                 cols["room_size"] = _with_none(self.room_size, ROOM_SIZE_UNKNOWN)
         return cols
 
-    def _ids_as_given(self, *, arrow: bool = False, table: bool = False) -> dict[str, Any]:
+    def _ids_as_given(self, *, arrow: bool = False) -> dict[str, Any]:
         """The columns with ids as given (:func:`riskscore.io.given_ids.as_given`)."""
         cols, rows = self.columns(), self.source_row
-        return as_given(cols, rows, decimal_ids=self.decimal_ids, arrow=arrow, table=table)
+        return as_given(cols, rows, decimal_ids=self.decimal_ids, arrow=arrow)
 
     def to_arrow(self) -> pa.Table:
         """The events as a :class:`pyarrow.Table` with schema v1 columns (unknown time
         zones and room sizes null; ``room_size`` only when some event has one; integer ids
-        beyond int64 as uint64, :func:`riskscore.io.given_ids.as_given`)."""
+        beyond int64 as uint64, :func:`riskscore.io.given_ids.as_given`; integer
+        conversation ids beside the pair ids of group rooms as text, the field marked so,
+        :func:`riskscore.io.given_ids.mark_integer_text`, which reading gives back as
+        integers)."""
         table = pa.table(self._ids_as_given(arrow=True))
         for name, kind in (("recipient_tz_offset_min", pa.int16()), ("room_size", pa.int32())):
             if name in table.column_names:
                 i = table.schema.get_field_index(name)
                 table = table.set_column(i, name, table.column(name).cast(kind))
-        return table
+        pairs = isinstance(self.conversation_id, IntegerAndPairIds)  # text: mark it
+        return mark_integer_text(table, ("conversation_id",) if pairs else ())
 
     def to_pandas(self) -> pd.DataFrame:
-        """The events as a :class:`pandas.DataFrame` (needs ``riskscore-metadata[pandas]``)."""
+        """The events as a :class:`pandas.DataFrame` (needs ``riskscore-metadata[pandas]``),
+        ids as given: integer ids beyond int64, and integer conversation ids beside the
+        pair ids of group rooms, as Python ints in an object column, which
+        :func:`riskscore.read_messages` reads back as they were."""
         pandas = import_extra("pandas", "pandas", needed_by="MessageTable.to_pandas()")
-        return pandas.DataFrame(self._ids_as_given(table=True))  # type: ignore[no-any-return]
+        return pandas.DataFrame(self._ids_as_given())  # type: ignore[no-any-return]
 
     def iter_events(self) -> Iterator[dict[str, object]]:
         """Yield each event as a dict of schema v1 fields, in time order.

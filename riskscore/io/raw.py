@@ -459,6 +459,10 @@ class RawColumns(dict[str, AnyArray]):
     integers : set of str
         Columns given as integers with nulls, which numpy holds as floats (NaN for a null):
         a value of theirs is quoted as the integer it was given as (``5``, not ``5.0``).
+    integer_text : tuple of str
+        Text id columns the source marks as integer ids held as decimal text
+        (:func:`riskscore.io.given_ids.integer_text_columns`): a file riskscore wrote of
+        integer conversation ids beside the pair ids of group rooms.
     """
 
     def __init__(
@@ -472,6 +476,7 @@ class RawColumns(dict[str, AnyArray]):
         self.unread: tuple[str, ...] = ()
         self.not_utf8: dict[str, npt.NDArray[np.bool_]] = {}
         self.integers: set[str] = set()
+        self.integer_text: tuple[str, ...] = ()
 
 
 def input_rows(raw: Mapping[str, AnyArray], rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:

@@ -28,11 +28,19 @@ from riskscore.io.groups import (
     DEFAULT_MAX_ROOM_MEMBERS,
     broadcast_mask,
     check_max_room_members,
+    integer_text_ids,
     split_groups,
 )
-from riskscore.io.ids import DecimalIds, check_ids, mixed_id_kinds, one_id_problem, same_id_kind
+from riskscore.io.ids import (
+    DecimalIds,
+    check_ids,
+    mixed_id_kinds,
+    one_id_problem,
+    same_id_kind,
+)
 from riskscore.io.messages import MessageTable, build_table
 from riskscore.io.one_value import Undecided
+from riskscore.io.pair_text import IntegerAndPairIds
 from riskscore.io.problems import Problems, event_at, one_event_refusal, raise_first, run_check
 from riskscore.io.raw import RawColumns, as_python_value, as_read, found_name, quoted_name
 from riskscore.io.room_reach import (
@@ -173,6 +181,12 @@ def validate_columns(
             decimal_ids=decimal_ids,
             borrowed=_callers_arrays(raw),
         )
+    # integers held as text beside pair ids: a file riskscore wrote (marked as such in
+    # Parquet, Arrow and pandas; a column of integers and pair ids in JSON lines)
+    if "conversation_id" in getattr(raw, "integer_text", ()) or isinstance(
+        cols["conversation_id"], IntegerAndPairIds
+    ):
+        table = integer_text_ids(table)
     return split_groups(table, np.flatnonzero(broadcast & ~problems.bad).astype(np.int64))
 
 

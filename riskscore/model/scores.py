@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from riskscore.features.registry import FEATURES
+from riskscore.io.given_ids import holds_integer_text, mark_integer_text
 from riskscore.io.schema import CHANNEL_NAMES, channel_at_level
 from riskscore.model.values import format_value
 
@@ -417,8 +418,11 @@ class ScoreTable:
         """The model's scores as a :class:`pyarrow.Table`, one row per conversation:
         ``conversation_id``, ``adult_id``, ``child_id``, ``child_age``, ``adult_age``,
         ``risk`` and ``reasons`` (:meth:`reasons_array`). A scores file adds the policy's
-        ``tier`` and ``age_band`` (:func:`riskscore.policy.scores_table`)."""
-        return pa.table(
+        ``tier`` and ``age_band`` (:func:`riskscore.policy.scores_table`). Integer
+        conversation ids held as decimal text (beside the pair ids of group rooms, or
+        beyond int64) are text marked as integers
+        (:func:`riskscore.io.given_ids.mark_integer_text`), read back as given."""
+        table = pa.table(
             {
                 "conversation_id": self.conversation_id,
                 "adult_id": self.adult_id,
@@ -429,6 +433,8 @@ class ScoreTable:
                 "reasons": self.reasons_array(),
             }
         )
+        integers = ("conversation_id",) if holds_integer_text(self.conversation_id) else ()
+        return mark_integer_text(table, integers)
 
 
 def top_reasons(

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from riskscore.io.given_ids import IntegerAndPairIds, given_id
 from riskscore.io.raw import as_python_value, show
 from riskscore.model.risk_model import DEFAULT_REASONS_ABOVE
 from riskscore.model.scores import ScoreTable
@@ -357,11 +358,15 @@ expected true or false, found 'no'
         hit = np.flatnonzero(tiers > 0)
         hit = hit[np.lexsort((-scores.risk[hit], -tiers[hit]))]
         out = []
+        # integer ids held as decimal text beside pair ids as given, as an online scorer
+        # alerts on them and the review queue files them (ids beyond int64 stay text:
+        # an alerts file's typed column may not hold them as integers)
+        integers = isinstance(scores.conversation_id, IntegerAndPairIds)
         for i in hit.tolist():
             first, last = scores.event_times(i)
             out.append(
                 Alert(
-                    conversation_id=as_python_value(scores.conversation_id[i]),
+                    conversation_id=given_id(as_python_value(scores.conversation_id[i]), integers),
                     adult_id=as_python_value(scores.adult_id[i]),
                     child_id=as_python_value(scores.child_id[i]),
                     child_age=float(scores.child_age[i]),

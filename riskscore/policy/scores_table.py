@@ -26,6 +26,7 @@ from typing import Final
 import numpy as np
 import pyarrow as pa
 
+from riskscore.io.given_ids import integer_text_columns, mark_integer_text
 from riskscore.model.scores import ScoreTable
 from riskscore.policy.alert_policy import AlertPolicy
 
@@ -62,4 +63,5 @@ def scores_table(scores: ScoreTable, policy: AlertPolicy) -> pa.Table:
     columns = {name: model_columns.column(name) for name in model_columns.column_names}
     columns["tier"] = pa.array(tiers.astype(np.int32))
     columns["age_band"] = pa.array(bands[band_index], type=pa.string())
-    return pa.table({name: columns[name] for name in SCORE_COLUMNS})
+    table = pa.table({name: columns[name] for name in SCORE_COLUMNS})
+    return mark_integer_text(table, integer_text_columns(model_columns.schema))
