@@ -104,8 +104,10 @@ class TransparencyReport:
     Attributes
     ----------
     period_start, period_end : int
-        Epoch seconds; items created in ``[period_start, period_end)`` are counted as they
-        stood at ``period_end``: status, tier and channel (:meth:`ReviewQueue.items_at`).
+        Epoch seconds; items the queue received in ``[period_start, period_end)`` are
+        counted as they stood at ``period_end``: status, tier and channel
+        (:meth:`ReviewQueue.items_at`), whatever time they carry (``received_in_period``
+        counts those dated before the period: late arrivals).
     data : dict
         The report; :meth:`to_dict` returns a copy ready for JSON.
     """
@@ -167,6 +169,13 @@ def transparency_report(
     published: Sequence[tuple[int, int]] = (),
 ) -> TransparencyReport:
     """Count what came into the review queue in ``period`` and how it was dealt with.
+
+    An item is counted in the period in which the queue received it, as it stood at the
+    period's end, so a report of a closed period is the same whenever it is made: an alert
+    queued later, whatever time it carries (an alert on last month's events scored today),
+    and a later signal merged into an item, are of a later period. ``received_in_period``
+    says how many of the period's items carry a time before it (late arrivals, counted
+    here and never restated in the period they are dated in).
 
     Parameters
     ----------
@@ -245,8 +254,10 @@ def transparency_report(
         key, synthetic=queue.simulated, source="the pseudonymisation key"
     )
     platform = check_platform(platform)
-    as_of_end, unknown = queue.items_at(end)  # later alerts never change a past period
-    items = [i for i in as_of_end if start <= i.created_at]
+    # what the queue received by the end, never what it received later (whatever time
+    # that carries): a report of a closed period is the same whenever it is made
+    as_of_end, unknown = queue.items_at(end)
+    items = [i for i in as_of_end if start <= i.received_time]
     simulated = queue.simulated_items(before=end)  # as the period's end saw them
     band_order = tuple(b.name for b in (*queue.policy.bands, queue.policy.unknown))
     alerts = [i for i in items if i.kind == "alert"]
@@ -264,6 +275,13 @@ def transparency_report(
         **_outcomes(alerts, status),
         "user_report_outcomes": _outcomes(reports, status),
         "user_reports_from_children": sum(i.concerns_child for i in reports),
+        "received_in_period": {
+            dated: {
+                "alerts": sum((i.created_at < start) == earlier for i in alerts),
+                "user_reports": sum((i.created_at < start) == earlier for i in reports),
+            }
+            for dated, earlier in (("dated_in_period", False), ("dated_before_period", True))
+        },
         "by_tier": {
             name: {
                 "alerts": sum(i.tier == t for i in alerts),
@@ -371,13 +389,13 @@ def _counted(item: QueueItem, field: str, end: int) -> bool:
 def _times(
     items: list[QueueItem], field: str, end: int, simulated: frozenset[int]
 ) -> dict[str, Any]:
-    """``n``, ``median``, ``p90`` hours from creation to ``field``, and ``n_simulated``: how
+    """``n``, ``median``, ``p90`` hours from receipt to ``field``, and ``n_simulated``: how
     many of the ``n`` times were given by the caller (simulation mode)."""
     counted = [i for i in items if _counted(i, field, end)]
     n_simulated = sum(i.item_id in simulated for i in counted)
     if not counted:
         return {"n": 0, "n_simulated": 0, "median": None, "p90": None}
-    arr = np.asarray([(getattr(i, field) - i.created_at) / 3600 for i in counted])
+    arr = np.asarray([(getattr(i, field) - i.received_time) / 3600 for i in counted])
     return {
         "n": len(counted),
         "n_simulated": int(n_simulated),

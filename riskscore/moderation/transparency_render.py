@@ -285,7 +285,18 @@ def _header(d: dict[str, Any], text: Callable[[str], str] = str) -> tuple[str, s
     platform = d["platform"]
     title = "Child-safety transparency report" + (f": {text(platform)}" if platform else "")
     period = f"Period: {d['period']['start']} to {d['period']['end']} (UTC, end excluded)."
-    return title, period
+    return title, f"{period} {received_note(d)}"
+
+
+def received_note(d: dict[str, Any]) -> str:
+    """How items are placed in the period, and how many arrived late (carry a time before
+    it): every rendering says it under the period."""
+    late = d["received_in_period"]["dated_before_period"]
+    return (
+        "Alerts and user reports are counted in the period in which the queue received them; "
+        f"dated before it (late arrivals, never added to the report of the period they are "
+        f"dated in): alerts {_n(late['alerts'])}, user reports {_n(late['user_reports'])}."
+    )
 
 
 def _md_n(value: int | None) -> str:
