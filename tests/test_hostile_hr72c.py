@@ -175,3 +175,19 @@ def test_an_older_alert_merged_into_an_item_moves_its_start(tmp_path: Path) -> N
     assert d["alerts_raised"] == 1
     assert first.alerts_raised == 0
     assert d["received_in_period"]["dated_before_period"]["alerts"] == 1
+
+
+def test_an_open_period_of_the_templates_covers_the_day_a_late_item_was_received(
+    tmp_path: Path,
+) -> None:
+    # an alert on events of three days ago queued now: the rows count it (received now), so
+    # the period they name, open at its end, ends today, not three days ago
+    now = int(time.time())
+    with ReviewQueue(tmp_path / "q.sqlite") as q:
+        q.add_alert(_alert(4, "adult-e"), at=now - 3 * 86_400)
+        export_all(q, tmp_path / "out", key=KEY, export_filter=ExportFilter())
+        (item,) = q.items(received=True)
+    rows = (tmp_path / "out" / "eu-2024-2835" / "08_automated_means.csv").read_text()
+    today = time.strftime("%Y-%m-%d", time.gmtime(item.received_time))
+    assert item.received_time >= now
+    assert f",{today}/{today}," in rows
