@@ -191,3 +191,21 @@ def test_an_open_period_of_the_templates_covers_the_day_a_late_item_was_received
     today = time.strftime("%Y-%m-%d", time.gmtime(item.received_time))
     assert item.received_time >= now
     assert f",{today}/{today}," in rows
+
+
+def test_riskscore_report_starts_by_default_on_the_day_the_first_item_was_received(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # items are counted by receipt: a period opened at the day an old alert carries would
+    # name years in which the queue received nothing
+    monkeypatch.setenv("RISKSCORE_REPORT_KEY", KEY)
+    now = int(time.time())
+    with ReviewQueue(tmp_path / "q.sqlite") as q:
+        q.add_alert(_alert(5, "adult-f"), at=now - 30 * 86_400)
+        (item,) = q.items(received=True)
+    args = ["report", "--db", str(tmp_path / "q.sqlite"), "--out", str(tmp_path / "r")]
+    end = str(item.received_time + 60)
+    assert main([*args, "--no-charts", "--min-cell", "0", "--end", end]) == 0
+    d = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert d["period"]["start_epoch"] == item.received_time - item.received_time % 86_400
+    assert d["received_in_period"]["dated_before_period"]["alerts"] == 1
