@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from riskscore.cli import main
-from riskscore.moderation import ReviewQueue, UserReport
+from riskscore.moderation import QueueError, ReviewQueue, UserReport
 from riskscore.moderation.transparency import SYNTHETIC_DEMO_KEY, transparency_report
 from riskscore.policy import Alert, Tier
 from riskscore.regulatory import ExportFilter, export_all
@@ -209,3 +209,20 @@ def test_riskscore_report_starts_by_default_on_the_day_the_first_item_was_receiv
     d = json.loads((tmp_path / "r" / "report.json").read_text())
     assert d["period"]["start_epoch"] == item.received_time - item.received_time % 86_400
     assert d["received_in_period"]["dated_before_period"]["alerts"] == 1
+
+
+def test_an_audit_entry_whose_recording_time_is_no_time_is_named(tmp_path: Path) -> None:
+    # a file changed outside riskscore: the time an entry was written is what places its
+    # item in a period, so one that is no time is named, never a bare TypeError
+    with ReviewQueue(tmp_path / "q.sqlite") as q:
+        item = q.add_alert(_alert(6, "adult-g"), at=int(time.time()) - 60)
+        q._con.execute(
+            "INSERT INTO audit (at, recorded_at, actor, action, item_id, detail) "
+            "VALUES (?, 'yesterday', 'x', 'update', ?, '{}')",
+            (int(time.time()) - 30, item),
+        )
+        q._con.commit()
+        with pytest.raises(QueueError, match=r"audit entry 2: the signal's recording time"):
+            q.items_at(int(time.time()) + 60)
+        with pytest.raises(QueueError, match=r"audit entry 2"):
+            q.items(received=True)
