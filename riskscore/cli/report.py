@@ -42,9 +42,9 @@ from riskscore.model.drift import check_has_reference, period_drift
 from riskscore.moderation.cases import check_period
 from riskscore.moderation.disclosure import DEFAULT_MIN_CELL, SUPPRESSED
 from riskscore.moderation.queue import ReviewQueue
+from riskscore.moderation.report_notes import disclosure_note, simulation_banner
 from riskscore.moderation.simulation import simulate_month
 from riskscore.moderation.transparency import REPORT_FILES, transparency_report
-from riskscore.moderation.transparency_render import disclosure_note, simulation_banner
 
 NAME = "report"
 #: Largest ``report.json`` read with ``--published`` (a report's is some kilobytes).

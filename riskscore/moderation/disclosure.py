@@ -8,8 +8,7 @@ that a suppressed one cannot be worked out from the totals). The rule here:
 
 1. **Primary suppression.** Every count ``0 < count < min_cell`` is withheld. Zeros are
    published: a zero points to nobody. Headline totals of the period (alerts raised, user
-   reports received, each split by whether it carries a time before the period, alerts
-   decided, items reviewed or decided) are exempt from this step.
+   reports received, alerts decided, items reviewed or decided) are exempt from this step.
 2. **Secondary suppression, checked by an adversary.** Every published relation between
    counts (a table's rows and columns add up to its totals; ``decided = actioned + dismissed +
    escalated``; a ratio reveals its numerator and denominator) is written as a linear
@@ -409,13 +408,10 @@ def report_tables(d: dict[str, Any], *, child_bands: Sequence[str] | None) -> Re
     ratios[(*ad, "share_of_items")] = (alerts, reports)
 
     headline = {alerts, reports, decided}
-    # alerts and user reports by whether they carry a time before the period (late
-    # arrivals): totals of the period by date, exempt like them, and linked to them
-    received = d["received_in_period"]
+    received = d["received_in_period"]  # the headline totals by date: exempt, linked to them
     for total, kind in ((alerts, "alerts"), (reports, "user_reports")):
         parts = [("received_in_period", dated, kind) for dated in received]
-        for path in parts:
-            values[path] = received[path[1]][kind]
+        values.update({path: received[path[1]][kind] for path in parts})
         headline |= set(parts)
         add_sum(total, parts)
     for key in ("time_to_first_review_hours", "time_to_decision_hours"):

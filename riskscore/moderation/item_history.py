@@ -47,9 +47,10 @@ from riskscore.io.raw import show
 from riskscore.io.schema import CHANNEL_NAMES
 from riskscore.moderation.cases import QueueError, QueueItem
 from riskscore.moderation.intake import most_private
+from riskscore.moderation.queue_db import is_simulated
 from riskscore.moderation.queue_rows import CHANGED_OUTSIDE, audit_detail
 
-__all__ = ["CHANNEL_NOTES", "items_at", "received_times"]
+__all__ = ["CHANNEL_NOTES", "items_at", "received_times", "with_received"]
 
 #: The note of a report's table by channel, by whether every alert's channel is as it
 #: stood at the period's end (a report's ``channels_at_period_end``).
@@ -80,6 +81,13 @@ def received_times(con: sqlite3.Connection, *, simulated: bool) -> dict[int, int
     return out
 
 
+def with_received(con: sqlite3.Connection, items: list[QueueItem]) -> list[QueueItem]:
+    """``items``, each with the time the queue received it (``received_at``,
+    :func:`received_times`)."""
+    came = received_times(con, simulated=is_simulated(con))
+    return [dataclasses.replace(i, received_at=came.get(i.item_id)) for i in items]
+
+
 def _signals(
     con: sqlite3.Connection, *, simulated: bool
 ) -> Iterator[tuple[int, int, int, int, str]]:
@@ -102,7 +110,7 @@ def _signals(
 
 
 def items_at(
-    con: sqlite3.Connection, items: list[QueueItem], end: int, *, simulated: bool
+    con: sqlite3.Connection, items: list[QueueItem], end: int
 ) -> tuple[list[QueueItem], frozenset[int]]:
     """``items`` the queue received before ``end`` (``end`` excluded), each with the time it
     received it (``received_at``) and, for an alert, the tier, risk, channel and earliest
@@ -116,7 +124,7 @@ def items_at(
         changed outside riskscore), naming the entry.
     """
     signals: dict[int, list[_Signal]] = {}
-    for entry_id, item_id, came, at, detail in _signals(con, simulated=simulated):
+    for entry_id, item_id, came, at, detail in _signals(con, simulated=is_simulated(con)):
         signals.setdefault(item_id, []).append((entry_id, came, at, audit_detail(entry_id, detail)))
     baseline = {}
     kept_then = "SELECT item_id, entry_id, channel FROM channel_baseline"

@@ -28,7 +28,6 @@ The class is the public face; the work is done by private modules, one responsib
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
@@ -263,30 +262,18 @@ class ReviewQueue(ClosesOnExit):
     # ----------------------------------------------------------------- reading
 
     def items(self, *, status: str | None = None, received: bool = False) -> list[QueueItem]:
-        """Every item ever queued (or those with one ``status``), oldest first; with
-        ``received``, each with the time the queue received it (``received_at``, read from
-        the audit log as :meth:`items_at` reads it), by which exports place it in a period."""
+        """Items ever queued (or with ``status``), oldest first; ``received``: with receipt time."""
         if status is not None and status not in ("open", *(o.value for o in Outcome)):
             raise ValueError(f"status {status!r} is not open, actioned, dismissed or escalated")
         where, args = ("", ()) if status is None else (" WHERE items.status = ?", (status,))
         rows = self._con.execute(ITEMS_SELECT + where + " ORDER BY items.item_id", args)
         items = [item_from_row(r) for r in rows]
-        if not received:
-            return items
-        came = history.received_times(self._con, simulated=self.simulated)
-        return [dataclasses.replace(i, received_at=came.get(i.item_id)) for i in items]
+        return history.with_received(self._con, items) if received else items
 
     def items_at(self, end: int) -> tuple[list[QueueItem], frozenset[int]]:
-        """Items the queue received before ``end`` (``received_at``: at the clock's time, or
-        the time an item carries when later; in a simulated queue at the time it carries),
-        each alert's tier, risk, channel and earliest time
-        (``created_at``) as its signals received before ``end`` made them (status as now:
-        :meth:`QueueItem.status_at`), and the ids of those whose channel then is not known
-        (:func:`~riskscore.moderation.item_history.items_at`). In a queue of real decisions
-        what it receives later, whatever time it carries, never changes them."""
-        return history.items_at(
-            self._con, self.items(), check_epoch(end, "end"), simulated=self.simulated
-        )
+        """Items received before ``end`` as their signals then made them, and the ids of those
+        whose channel then is unknown (:func:`riskscore.moderation.item_history.items_at`)."""
+        return history.items_at(self._con, self.items(), check_epoch(end, "end"))
 
     def audit_log(self) -> list[AuditEntry]:
         """The audit log, in the order entries were written."""
