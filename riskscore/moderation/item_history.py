@@ -50,7 +50,7 @@ from riskscore.moderation.intake import most_private
 from riskscore.moderation.queue_db import is_simulated
 from riskscore.moderation.queue_rows import CHANGED_OUTSIDE, audit_detail
 
-__all__ = ["CHANNEL_NOTES", "items_at", "received_times", "with_received"]
+__all__ = ["CHANNEL_NOTES", "items_at", "with_received"]
 
 #: The note of a report's table by channel, by whether every alert's channel is as it
 #: stood at the period's end (a report's ``channels_at_period_end``).
