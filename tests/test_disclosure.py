@@ -105,6 +105,8 @@ def _equations(d: dict[str, Any], truth: dict[str, Any]) -> list[tuple[dict[str,
     ad = "automated_detection"
     add("alerts_raised", list(OUTCOMES))
     add("user_reports", [f"user_report_outcomes/{o}" for o in OUTCOMES])
+    for total, kind in (("alerts_raised", "alerts"), ("user_reports", "user_reports")):
+        add(total, [f"received_in_period/{dated}/{kind}" for dated in d["received_in_period"]])
     add(f"{ad}/decided", list(DECIDED))
     add(f"{ad}/confirmed", list(CONFIRMED))
     for t in d["by_tier"]:

@@ -42,9 +42,9 @@ from riskscore.model.drift import check_has_reference, period_drift
 from riskscore.moderation.cases import check_period
 from riskscore.moderation.disclosure import DEFAULT_MIN_CELL, SUPPRESSED
 from riskscore.moderation.queue import ReviewQueue
+from riskscore.moderation.report_notes import disclosure_note, simulation_banner
 from riskscore.moderation.simulation import simulate_month
 from riskscore.moderation.transparency import REPORT_FILES, transparency_report
-from riskscore.moderation.transparency_render import disclosure_note, simulation_banner
 
 NAME = "report"
 #: Largest ``report.json`` read with ``--published`` (a report's is some kilobytes).
@@ -74,7 +74,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--start",
         type=parse_epoch,
         help="period start: epoch seconds, YYYY-MM-DD (UTC) or ISO 8601 with offset, "
-        f"{TIME_RANGE} (default: the day of the first item)",
+        f"{TIME_RANGE} (default: the day the queue received its first item)",
     )
     parser.add_argument(
         "--end",
@@ -214,15 +214,16 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         step("report")
         with ReviewQueue(args.db, create=False) as queue:
             if period is None or args.start is not None or args.end is not None:
-                items = queue.items()
-                first = min((i.created_at for i in items), default=int(time.time()))
+                # the day the queue received its first item (items are counted by receipt)
+                items = queue.items(received=True)
+                first = min((i.received_time for i in items), default=int(time.time()))
                 start = first - first % 86_400 if args.start is None else args.start
                 end = int(time.time()) if args.end is None else args.end
                 if args.start is None and end <= start:  # a start the user did not give
                     raise ValueError(
                         f"--end {iso_utc(end)} (excluded) is not after "
-                        f"{iso_utc(start)}, the day of the queue's first item (today for an "
-                        "empty queue), which starts the period when --start is not given: "
+                        f"{iso_utc(start)}, the day the queue received its first item (today for "
+                        "an empty queue), which starts the period when --start is not given: "
                         "give --start"
                     )
                 period = (start, end)

@@ -14,7 +14,10 @@
   holds the queue locked.
 - :mod:`~riskscore.moderation.transparency`,
   :mod:`~riskscore.moderation.transparency_render`: transparency reports from the queue
-  (JSON, Markdown, HTML, charts).
+  (JSON, Markdown, HTML, charts), counting the items the queue received in a period
+  (:mod:`~riskscore.moderation.item_history`), their times
+  (:mod:`~riskscore.moderation.report_times`) and the notes every rendering states
+  (:mod:`~riskscore.moderation.report_notes`).
 - :mod:`~riskscore.moderation.simulation`: a synthetic month of alerts, reports and
   simulated moderators.
 """

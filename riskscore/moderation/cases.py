@@ -296,6 +296,10 @@ class QueueItem:
     seconds of the conversation's first and latest event as scored (None: not known, a user
     report's, or not recorded). :mod:`~riskscore.moderation.item_facts` words them for a
     moderator.
+
+    ``created_at`` is the time the item carries (its alert's or report's); ``received_at``
+    when the queue received it, by which a transparency report places it in a period
+    (:meth:`ReviewQueue.items_at`; None when not read from the audit log).
     """
 
     item_id: int
@@ -321,6 +325,13 @@ class QueueItem:
     adult_age: float = math.nan
     first_event_at: int | None = None
     last_event_at: int | None = None
+    received_at: int | None = None
+
+    @property
+    def received_time(self) -> int:
+        """When the queue received the item (``received_at``; ``created_at`` when it was
+        not read): the time by which reports and exports place it in a period."""
+        return self.created_at if self.received_at is None else self.received_at
 
     @property
     def child_not_known_adult(self) -> bool:

@@ -408,6 +408,12 @@ def report_tables(d: dict[str, Any], *, child_bands: Sequence[str] | None) -> Re
     ratios[(*ad, "share_of_items")] = (alerts, reports)
 
     headline = {alerts, reports, decided}
+    received = d["received_in_period"]  # the headline totals by date: exempt, linked to them
+    for total, kind in ((alerts, "alerts"), (reports, "user_reports")):
+        parts = [("received_in_period", dated, kind) for dated in received]
+        values.update({path: received[path[1]][kind] for path in parts})
+        headline |= set(parts)
+        add_sum(total, parts)
     for key in ("time_to_first_review_hours", "time_to_decision_hours"):
         n = {s: (key, s, "n") for s in d[key]}
         for path in n.values():

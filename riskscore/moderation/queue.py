@@ -261,18 +261,18 @@ class ReviewQueue(ClosesOnExit):
 
     # ----------------------------------------------------------------- reading
 
-    def items(self, *, status: str | None = None) -> list[QueueItem]:
-        """Every item ever queued (or those with one ``status``), oldest first."""
+    def items(self, *, status: str | None = None, received: bool = False) -> list[QueueItem]:
+        """Items ever queued (or with ``status``), oldest first; ``received``: with receipt time."""
         if status is not None and status not in ("open", *(o.value for o in Outcome)):
             raise ValueError(f"status {status!r} is not open, actioned, dismissed or escalated")
         where, args = ("", ()) if status is None else (" WHERE items.status = ?", (status,))
         rows = self._con.execute(ITEMS_SELECT + where + " ORDER BY items.item_id", args)
-        return [item_from_row(r) for r in rows]
+        items = [item_from_row(r) for r in rows]
+        return history.with_received(self._con, items) if received else items
 
     def items_at(self, end: int) -> tuple[list[QueueItem], frozenset[int]]:
-        """Items created before ``end``, each alert's tier, risk and channel as they stood
-        then (status as now: :meth:`QueueItem.status_at`), and the ids of those whose channel
-        then is not known (:func:`~riskscore.moderation.item_history.items_at`)."""
+        """Items received before ``end`` as their signals then made them, and the ids of those
+        whose channel then is unknown (:func:`riskscore.moderation.item_history.items_at`)."""
         return history.items_at(self._con, self.items(), check_epoch(end, "end"))
 
     def audit_log(self) -> list[AuditEntry]:

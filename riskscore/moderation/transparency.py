@@ -44,6 +44,7 @@ from riskscore.moderation.disclosure import (
 )
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.moderation.ranking import TIER_NAMES
+from riskscore.moderation.report_times import counted, simulation_section, times
 from riskscore.moderation.transparency_render import (
     CHART_FILES,
     OUTCOMES,
@@ -104,8 +105,10 @@ class TransparencyReport:
     Attributes
     ----------
     period_start, period_end : int
-        Epoch seconds; items created in ``[period_start, period_end)`` are counted as they
-        stood at ``period_end``: status, tier and channel (:meth:`ReviewQueue.items_at`).
+        Epoch seconds; items the queue received in ``[period_start, period_end)`` are
+        counted as they stood at ``period_end``: status, tier and channel
+        (:meth:`ReviewQueue.items_at`), whatever time they carry (``received_in_period``
+        counts those dated before the period: late arrivals).
     data : dict
         The report; :meth:`to_dict` returns a copy ready for JSON.
     """
@@ -167,6 +170,13 @@ def transparency_report(
     published: Sequence[tuple[int, int]] = (),
 ) -> TransparencyReport:
     """Count what came into the review queue in ``period`` and how it was dealt with.
+
+    An item is counted in the period in which the queue received it, as it stood at the
+    period's end, so a report of a closed period is the same whenever it is made: an alert
+    queued later, whatever time it carries (an alert on last month's events scored today),
+    and a later signal merged into an item, are of a later period. ``received_in_period``
+    says how many of the period's items carry a time before it (late arrivals, counted
+    here and never restated in the period they are dated in).
 
     Parameters
     ----------
@@ -245,14 +255,16 @@ def transparency_report(
         key, synthetic=queue.simulated, source="the pseudonymisation key"
     )
     platform = check_platform(platform)
-    as_of_end, unknown = queue.items_at(end)  # later alerts never change a past period
-    items = [i for i in as_of_end if start <= i.created_at]
+    # what the queue received by the end, never what it received later (whatever time
+    # that carries): a report of a closed period is the same whenever it is made
+    as_of_end, unknown = queue.items_at(end)
+    items = [i for i in as_of_end if start <= i.received_time]
     simulated = queue.simulated_items(before=end)  # as the period's end saw them
     band_order = tuple(b.name for b in queue.policy.all_bands)
     alerts = [i for i in items if i.kind == "alert"]
     reports = [i for i in items if i.kind == "user_report"]
     status = {i.item_id: i.status_at(end) for i in items}
-    simulation = _simulation(queue.simulated, items, end, simulated)
+    simulation = simulation_section(queue.simulated, items, end, simulated)
     data: dict[str, Any] = {
         "report_format": REPORT_FORMAT,
         "platform": platform,
@@ -264,6 +276,13 @@ def transparency_report(
         **_outcomes(alerts, status),
         "user_report_outcomes": _outcomes(reports, status),
         "user_reports_from_children": sum(i.concerns_child for i in reports),
+        "received_in_period": {
+            dated: {
+                "alerts": sum((i.created_at < start) == earlier for i in alerts),
+                "user_reports": sum((i.created_at < start) == earlier for i in reports),
+            }
+            for dated, earlier in (("dated_in_period", False), ("dated_before_period", True))
+        },
         "by_tier": {
             name: {
                 "alerts": sum(i.tier == t for i in alerts),
@@ -276,9 +295,9 @@ def transparency_report(
         "channels_at_period_end": not unknown & {i.item_id for i in alerts},
         **{
             f"time_to_{step}_hours": {
-                "automated_detection": _times(alerts, column, end, simulated),
-                "user_reports": _times(reports, column, end, simulated),
-                "all": _times(items, column, end, simulated),
+                "automated_detection": times(alerts, column, end, simulated),
+                "user_reports": times(reports, column, end, simulated),
+                "all": times(items, column, end, simulated),
             }
             for step, column in (("first_review", "first_reviewed_at"), ("decision", "decided_at"))
         },
@@ -362,75 +381,6 @@ def _by(
     return {n: {"alerts": int(a[n]), "user_reports": int(r[n])} for n in names}
 
 
-def _counted(item: QueueItem, field: str, end: int) -> bool:
-    """Whether ``item``'s review or decision time (``field``) is counted (before ``end``)."""
-    at = getattr(item, field)
-    return at is not None and at < end
-
-
-def _times(
-    items: list[QueueItem], field: str, end: int, simulated: frozenset[int]
-) -> dict[str, Any]:
-    """``n``, ``median``, ``p90`` hours from creation to ``field``, and ``n_simulated``: how
-    many of the ``n`` times were given by the caller (simulation mode)."""
-    counted = [i for i in items if _counted(i, field, end)]
-    n_simulated = sum(i.item_id in simulated for i in counted)
-    if not counted:
-        return {"n": 0, "n_simulated": 0, "median": None, "p90": None}
-    arr = np.asarray([(getattr(i, field) - i.created_at) / 3600 for i in counted])
-    return {
-        "n": len(counted),
-        "n_simulated": int(n_simulated),
-        "median": round(float(np.median(arr)), 2),
-        "p90": round(float(np.quantile(arr, 0.9)), 2),
-    }
-
-
-def _simulation(
-    simulated_queue: bool, items: list[QueueItem], end: int, simulated: frozenset[int]
-) -> dict[str, Any]:
-    """Where the report's decisions and their times come from.
-
-    ``decision_times`` is ``"measured"`` (every counted review and decision time from the
-    clock, or none counted), ``"simulated"`` (all given by the caller) or ``"mixed"``.
-    """
-    timed = [
-        i for i in items if _counted(i, "first_reviewed_at", end) or _counted(i, "decided_at", end)
-    ]
-    n_sim = sum(i.item_id in simulated for i in timed)
-    n_clock = len(timed) - n_sim
-    source = "measured" if n_sim == 0 else ("simulated" if n_clock == 0 else "mixed")
-    if simulated_queue and source == "measured" and not timed:
-        note = "the queue was created in simulation mode; no review or decision is counted"
-    elif source == "measured" and simulated_queue:
-        note = (
-            "the queue was created in simulation mode (its alerts and reports may be "
-            "simulated); the review and decision times counted came from the clock"
-        )
-    elif source == "measured":
-        note = "review and decision times come from the clock"
-    elif source == "simulated":
-        note = (
-            "decisions and their times were set by a simulation (simulated moderators), "
-            "not measured: time-to-review, time-to-decision and precision figures describe "
-            "the simulation, not a platform"
-        )
-    else:
-        note = (
-            f"{n_sim} of {n_sim + n_clock} reviewed or decided items have simulated times "
-            "(set by a simulation) and the rest clock times: time-to-review, "
-            "time-to-decision and precision figures mix simulated and measured decisions "
-            "and are not measured figures"
-        )
-    return {
-        "simulated_queue": bool(simulated_queue),
-        "decision_times": source,
-        "items_with_simulated_times": int(n_sim),
-        "items_with_clock_times": int(n_clock),
-        "note": note,
-    }
-
-
 def _share(num: int, den: int) -> float | None:
     return None if den == 0 else round(num / den, 4)
 
@@ -467,7 +417,7 @@ def _cases(
     items: list[QueueItem], status: dict[int, str], key: bytes, limit: int, end: int
 ) -> dict[str, Any]:
     # reviewed: a moderator opened or decided one of the account's items before the end
-    reviewed = {json.dumps(i.adult_id) for i in items if _counted(i, "first_reviewed_at", end)}
+    reviewed = {json.dumps(i.adult_id) for i in items if counted(i, "first_reviewed_at", end)}
     by_adult: dict[str, list[QueueItem]] = {}
     for i in items:
         by_adult.setdefault(json.dumps(i.adult_id), []).append(i)

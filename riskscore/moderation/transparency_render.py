@@ -13,16 +13,23 @@ from riskscore.io.markdown import markdown_row, markdown_text
 from riskscore.model.drift import MAJOR_SHIFT, MODERATE_SHIFT, SHIFT_HEADER, shift_rows
 from riskscore.moderation.disclosure import SUPPRESSED
 from riskscore.moderation.item_history import CHANNEL_NOTES
+from riskscore.moderation.report_notes import (
+    SIMULATION_MARKS,
+    disclosure_note,
+    received_note,
+    simulation_banner,
+)
+from riskscore.moderation.report_notes import (
+    count_text as _n,
+)
 
 __all__ = [
     "CHART_FILES",
     "MAX_CHART_LABEL",
     "OUTCOMES",
     "chart_label",
-    "disclosure_note",
     "render_html",
     "render_markdown",
-    "simulation_banner",
     "write_charts",
 ]
 
@@ -34,21 +41,15 @@ OUTCOMES = ("actioned", "dismissed", "escalated", "open")
 #: Longest band or channel name a chart writes under its bars; longer ones are cut in the
 #: middle (the tables give them in full).
 MAX_CHART_LABEL = 24
-_MARKS = {"simulated": "SIMULATED", "mixed": "PARTLY SIMULATED", "measured": "SIMULATED QUEUE"}
-
-
-def simulation_banner(d: dict[str, Any]) -> str:
-    """What every rendering states first when the report's figures are simulated ("" when
-    they are not): a heading word and the report's ``simulation.note``."""
-    if not d["simulated"]:
-        return ""
-    sim = d["simulation"]
-    return f"{_MARKS[sim['decision_times']]}: {sim['note']}."
 
 
 def _mark(d: dict[str, Any]) -> str:
     """A suffix for titles of figures drawn from decisions: "" when measured."""
-    return f" ({_MARKS[d['simulation']['decision_times']].lower()})" if d["simulated"] else ""
+    return (
+        f" ({SIMULATION_MARKS[d['simulation']['decision_times']].lower()})"
+        if d["simulated"]
+        else ""
+    )
 
 
 def chart_label(name: str) -> str:
@@ -71,27 +72,6 @@ def chart_label(name: str) -> str:
 def _withheld(d: dict[str, Any]) -> set[tuple[str, ...]]:
     """The paths of the figures disclosure control withheld."""
     return {tuple(p) for p in d["disclosure_control"]["suppressed"]}
-
-
-def _n(value: int | None) -> str:
-    """A count as shown: ``[c]`` when withheld (a count is None only then)."""
-    return SUPPRESSED if value is None else str(value)
-
-
-def disclosure_note(d: dict[str, Any]) -> str:
-    """What every rendering says of the report's disclosure control: its threshold."""
-    control = d["disclosure_control"]
-    if control["min_cell"] <= 1:
-        return (
-            f"Disclosure control: none (threshold {control['min_cell']}): exact figures, for "
-            "a regulator under confidentiality; do not publish this report."
-        )
-    return (
-        f"Disclosure control: threshold {control['min_cell']}: {control['method']}. "
-        f"{SUPPRESSED} marks a withheld figure: a count from 1 to {control['min_cell'] - 1}, "
-        "or a larger figure withheld so that a small one cannot be worked out from the totals "
-        "(docs/transparency.md, disclosure control)."
-    )
 
 
 def _fmt(value: Any, pct: bool = False, withheld: bool = False) -> str:
@@ -285,7 +265,7 @@ def _header(d: dict[str, Any], text: Callable[[str], str] = str) -> tuple[str, s
     platform = d["platform"]
     title = "Child-safety transparency report" + (f": {text(platform)}" if platform else "")
     period = f"Period: {d['period']['start']} to {d['period']['end']} (UTC, end excluded)."
-    return title, period
+    return title, f"{period} {received_note(d)}"
 
 
 def _md_n(value: int | None) -> str:
@@ -485,7 +465,7 @@ def _timing_chart(d: dict[str, Any], path: Path, figure: Any, ticker: Any) -> No
         ax.text(
             0.5,
             0.5,
-            _MARKS[d["simulation"]["decision_times"]],
+            SIMULATION_MARKS[d["simulation"]["decision_times"]],
             transform=ax.transAxes,
             ha="center",
             va="center",

@@ -48,8 +48,10 @@ class ExportFilter:
     ----------
     start, end : int or None
         Period in epoch seconds UTC, ``start`` included, ``end`` excluded. A
-        decision counts when it was made in the period; a notice or alert when it
-        was received in the period. ``None`` leaves that side open.
+        decision counts when it was made in the period; a notice or alert when the queue
+        received it in the period (:attr:`~riskscore.moderation.cases.QueueItem.received_time`,
+        as in the transparency report), whatever time it carries. ``None`` leaves that side
+        open.
     outcomes : tuple of str or None
         Keep only decisions with these outcomes (``actioned``, ``dismissed``,
         ``escalated``); ``None`` keeps all (an empty tuple, which would keep none, is
@@ -116,7 +118,7 @@ class ExportFilter:
         return [
             i
             for i in items
-            if self.in_period(i.created_at)
+            if self.in_period(i.received_time)
             and self.keeps(i)
             and (self.status(i) == "open" or self.keeps_outcome(self.status(i)))
         ]

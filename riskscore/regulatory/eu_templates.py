@@ -177,7 +177,7 @@ def quantitative_template(
         i
         for i in items
         if i.kind == "alert"
-        and f.in_period(i.created_at)
+        and f.in_period(i.received_time)
         and f.keeps(i)
         and status[i.item_id] != "open"
     ]
@@ -254,7 +254,7 @@ def _notices_table(
     of one period decided in the next is an action of the next), by their ground as in
     sections 5 and 6; the same counts in each category's row."""
     acted = [i for c in on_notices for i in c.reports]
-    hours = [(c.decided_at - i.created_at) / 3600 for c in on_notices for i in c.reports]
+    hours = [(c.decided_at - i.received_time) / 3600 for c in on_notices for i in c.reports]
     median = "" if not hours else round(float(np.median(hours)))
     ground = [s.restrictions[c.outcome].decision_ground for c in on_notices]
     values = [

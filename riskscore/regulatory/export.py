@@ -89,7 +89,7 @@ def export_all(
             raise _exists(out / name)
     f = export_filter or ExportFilter()
     s = settings or StatementSettings()
-    items = queue.items()
+    items = queue.items(received=True)  # placed in a period as by the transparency report
     _check_band_filter(f, policy or queue.policy, items)
     cases = decided_cases(items, f)
     statements = statements_of_reasons(cases, key=key, settings=s)
