@@ -6,6 +6,7 @@ measured from the scorer's clock."""
 
 from __future__ import annotations
 
+import math
 import time
 
 from riskscore.exceptions import SchemaError
@@ -48,7 +49,9 @@ class ScorerClock:
         limit = self.future_limit()
         if ts <= limit:
             if self.time_source == "wall":
-                self._within_wall_limit = limit
+                # ``ts > limit`` is ``ts > floor(limit)`` for whole seconds: kept as an int,
+                # the test of each event compares two ints (a float's is slower)
+                self._within_wall_limit = math.floor(limit) if math.isfinite(limit) else limit
             return
         self.n_refused_future += 1
         clock = self.time_source if isinstance(self.time_source, str) else "callable"
