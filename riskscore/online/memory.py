@@ -169,20 +169,6 @@ class ScorerMemory(ScorerClock, ScorerCheckpoints):
         # no clock reading (wall time source only; -inf otherwise).
         self._within_wall_limit = -math.inf
 
-    @property
-    def idle_expiry_s(self) -> float:
-        """Seconds of event time after which an idle conversation or account is forgotten."""
-        return self._idle_expiry_s
-
-    @idle_expiry_s.setter
-    def idle_expiry_s(self, seconds: float) -> None:
-        self._idle_expiry_s = seconds
-        # Event times are whole seconds, and so is a finite expiry given in whole seconds (30
-        # days): ``ts - expiry`` is then an int, compared with the held times as ints, not
-        # each converted to a float (about 0.1 us of an event). Same comparisons, same bits.
-        whole = math.isfinite(seconds) and seconds == math.floor(seconds)
-        self._expiry_whole: float = math.floor(seconds) if whole else seconds
-
     # ------------------------------------------------------------------ state
 
     def _evict_oldest(self) -> None:
