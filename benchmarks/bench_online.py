@@ -50,6 +50,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numba
 import numpy as np
 
 import riskscore as rs
@@ -393,8 +394,13 @@ def main(argv: list[str] | None = None) -> int:
         "processor": platform.processor() or "unknown",
         "cpus": os.cpu_count(),
         "riskscore": rs.__version__,
+        # the checkout imported (a comparison runs an export of the commit before with
+        # PYTHONPATH), and the compiler whose code is timed
+        "riskscore_path": str(Path(rs.__file__).parent.parent),
         "numpy": np.__version__,
+        "numba": numba.__version__,
         "scikit_learn": _sklearn_version(),
+        "load_averages_at_start": list(os.getloadavg()),
         "quick": args.quick,
         "load_average_1min_at_start": os.getloadavg()[0],
         "clock": args.clock,

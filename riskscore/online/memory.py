@@ -351,7 +351,7 @@ class ScorerMemory(ScorerClock, ScorerCheckpoints):
         one still active. ``_oldest`` remembers a lower bound of the next candidate's
         time, so that most events skip the call.
         """
-        horizon = self.clock - self.idle_expiry_s
+        horizon = self.clock - self._expiry_whole
         conversations = self._conversations
         oldest = math.inf
         while conversations:

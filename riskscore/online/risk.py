@@ -35,7 +35,7 @@ from riskscore.online.state import (
 from riskscore.online.state import NO_ACCOUNT as _NO_ACCOUNT
 from riskscore.policy import Alert, Tier
 
-__all__ = ["ADULT_IS_INITIATOR", "OnlineModel", "alert_due"]
+__all__ = ["ADULT_IS_INITIATOR", "TOP_TIER", "OnlineModel", "alert_due"]
 
 _N_REASONS = 3
 _N_FEATURES = len(FEATURE_NAMES)
@@ -47,6 +47,9 @@ _INF = math.inf
 FloatArray = npt.NDArray[np.float64]
 #: Bit of the code :meth:`OnlineModel.step` returns beside the changed bits (1, 2, 4).
 ADULT_IS_INITIATOR = 8
+#: The highest tier: a conversation alerted at it is due no further alert (:func:`alert_due`),
+#: so the scorer does not ask the policy for its tier again.
+TOP_TIER: Final = int(max(Tier))
 
 
 #: The tail of the online scorer's copy of the trees' floats: calibration ``a`` and ``b``,

@@ -42,7 +42,7 @@ from riskscore.online.options import (
 from riskscore.online.pairs import pair_facts
 from riskscore.online.persist import config_of
 from riskscore.online.rescore import Rescoring
-from riskscore.online.risk import ADULT_IS_INITIATOR, OnlineModel
+from riskscore.online.risk import ADULT_IS_INITIATOR, TOP_TIER, OnlineModel
 from riskscore.online.shadow import ShadowModel, ShadowScoring
 from riskscore.online.state import CONTACT_CAPPED, ConversationState
 from riskscore.policy import Alert, AlertPolicy, policy_or_default
@@ -263,7 +263,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
         # What this event finds idle for longer than idle_expiry_s (its conversation, room
         # or accounts) is forgotten before it is applied, as if an earlier event had
         # expired it: the event starts afresh whichever event moved the clock first.
-        horizon = ts - self.idle_expiry_s
+        horizon = ts - self._expiry_whole  # an int for a whole expiry: int comparisons
         room_id = room_time = None
         if rooms:  # most streams have no group room: one test for them
             room_time = rooms.get(cid)
@@ -317,8 +317,10 @@ class OnlineScorer(Rescoring, ShadowScoring):
         if sender is not None and sender.last_seen < horizon:
             self._drop_account(sender_id)
             sender = None
+        added = False  # the cap on accounts is checked only when one was added
         if sender is None:
             sender = accounts[sender_id] = self._new_account(sender_id)
+            added = True
         else:
             accounts.move_to_end(sender_id)
         recipient = accounts.get(recipient_id)
@@ -327,9 +329,10 @@ class OnlineScorer(Rescoring, ShadowScoring):
             recipient = None
         if recipient is None:
             recipient = accounts[recipient_id] = self._new_account(recipient_id)
+            added = True
         else:
             accounts.move_to_end(recipient_id)
-        if len(accounts) > self._max_accounts:
+        if added and len(accounts) > self._max_accounts:
             self._evict_accounts()
         if ts > sender.last_seen:
             sender.last_seen = ts
@@ -368,14 +371,14 @@ class OnlineScorer(Rescoring, ShadowScoring):
         self.n_events += 1
         if ts > self.clock:
             self.clock = ts
-            if ts - self.idle_expiry_s > self._oldest:
+            if ts - self._expiry_whole > self._oldest:
                 self._expire()
         alert = None
-        # Below the lowest review threshold no alert can fire. The feature row is read
-        # before re-scoring others reuses its buffer.
+        # Below the lowest review threshold no alert can fire, nor once alerted at the top
+        # tier. The feature row is read before re-scoring others reuses its buffer.
         if self._shadow is not None:
             self._shadow.observe(cid, ts, conv, self._linear.row)
-        if risk >= self._min_review:
+        if risk >= self._min_review and conv.n_alerted_tier < TOP_TIER:
             alert = self._maybe_alert(cid, ts, conv, self._linear.row, risk)
         # Most events change no account's features or pair facts and flip no roles.
         changed = code & 7
