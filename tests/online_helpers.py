@@ -123,3 +123,24 @@ def adult_child_messages(
         }
         for i in range(10)
     ]
+
+
+def direct_message(
+    cid: object,
+    ts: int,
+    sender: object = "a",
+    recipient: object = "b",
+    *,
+    sender_age: float = 40.0,
+    recipient_age: float = 12.0,
+) -> dict[str, Any]:
+    """One message event on the direct channel, an adult to a child by default."""
+    return {
+        "conversation_id": cid,
+        "timestamp": ts,
+        "sender_id": sender,
+        "recipient_id": recipient,
+        "channel": "direct",
+        "sender_age": sender_age,
+        "recipient_age": recipient_age,
+    }

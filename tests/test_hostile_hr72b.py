@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from online_helpers import direct_message
 
 import riskscore as rs
 from riskscore.online import clock as online_clock
@@ -17,15 +18,7 @@ T0 = 1_700_000_000
 
 
 def _event(ts: int, cid: object = 1, sender: str = "a", recipient: str = "b") -> dict[str, Any]:
-    return {
-        "conversation_id": cid,
-        "timestamp": ts,
-        "sender_id": sender,
-        "recipient_id": recipient,
-        "channel": "direct",
-        "sender_age": 35.0,
-        "recipient_age": 12.0,
-    }
+    return direct_message(cid, ts, sender, recipient, sender_age=35.0)
 
 
 @pytest.mark.parametrize("expiry", [10.0, 10.5, 10.999, 11.0, 1e-3])

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from checkpoint_helpers import reseal
+from online_helpers import direct_message
 from synapse_helpers import _run
 from test_synapse_review18 import _at, _remote_dm
 
@@ -31,15 +32,7 @@ def model() -> rs.RiskModel:
 
 
 def _event(cid: object, ts: int, sender: object = "a", recipient: object = "b") -> dict[str, Any]:
-    return {
-        "conversation_id": cid,
-        "timestamp": ts,
-        "sender_id": sender,
-        "recipient_id": recipient,
-        "channel": "direct",
-        "sender_age": 40,
-        "recipient_age": 12,
-    }
+    return direct_message(cid, ts, sender, recipient)
 
 
 def _checkpoint(model: rs.RiskModel, path: Path) -> Path:

@@ -41,6 +41,7 @@ from riskscore.cli import main
 from riskscore.model.scores import WHY_PREFIX, is_reason_text
 from riskscore.moderation.earlier_reasons import EARLIER_MARK, exported_reason, shown_reason
 from riskscore.moderation.item_facts import facts_text
+from riskscore.policy import AgeBand, AlertPolicy
 from riskscore.vignettes import load_vignettes
 
 T0 = 1_767_225_600 + 17 * 3_600  # 2026-01-01 17:00 UTC
@@ -126,8 +127,13 @@ def test_g33_facts_give_the_conversations_span_not_the_time_in_contact(
     [vignette] = [v for v in load_vignettes() if v.id.startswith("g33-")]
     events = tmp_path / "g33.parquet"
     pq.write_table(pa.table(vignette.events()), events)
+    # the default policy does not alert it (risk 0.84 against its unknown_adult band's 0.876,
+    # a known miss): a policy that does, so that its facts are shown
+    policy = tmp_path / "policy.toml"
+    band = AgeBand("minor, other age unknown", 0, math.inf, 0.5, 0.9)
+    policy.write_text(AlertPolicy(unknown_adult=band).to_toml(), encoding="utf-8")
     argv = [str(events), "--out", str(tmp_path / "out"), "--max-future-s", "inf", "--json"]
-    assert main(["score", *argv]) == 0
+    assert main(["score", *argv, "--policy", str(policy)]) == 0
     top = json.loads(capsys.readouterr().out)["top"]
     [facts] = [a["facts"] for a in top if a["conversation_id"].endswith("/off-platform")]
     assert "in contact" not in facts

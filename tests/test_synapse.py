@@ -65,7 +65,7 @@ def test_config_defaults(tmp_path: Path) -> None:
             ("policy", "unknown"),
             "0 < review < urgent",
         ),
-        ({"policy": {"bands": _POLICY["bands"]}}, ("policy", "format_version"), "write 2"),
+        ({"policy": {"bands": _POLICY["bands"]}}, ("policy", "format_version"), "write 3"),
         (
             {"alerts": {"moderation_room": {"user": "@x:y", "moderators": ["@m:y"]}}},
             ("alerts", "moderation_room"),
