@@ -323,3 +323,31 @@ def test_own_volume_refuses_an_unknown_band_and_too_few_conversations(
     targets = targets or {"review_per_million": 2_000, "urgent_per_million": 500}
     with pytest.raises(ValueError, match=message):
         policy_for_volume(traffic, **targets, own_volume=own_volume)
+
+
+def test_policy_tune_own_volume_sets_the_band_as_the_default_was_set(
+    traffic_file: Path, traffic: Traffic, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``riskscore policy tune --own-volume BAND`` is ``policy_for_volume(own_volume=...)``
+    on the file's traffic, says so in the header and the JSON; a band the policy lacks is
+    one line and exit status 2."""
+    targets = ["--review-per-million", "20000", "--urgent-per-million", "5000"]
+    argv = ["policy", "tune", str(traffic_file), *targets, "--own-volume", OTHER_UNKNOWN]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "# set on its own conversations (--own-volume): 'minor, other age unknown'" in text
+    tuned = AlertPolicy.from_mapping(rs.policy.files.reads(text))
+    expected = policy_for_volume(
+        traffic, review_per_million=20_000, urgent_per_million=5_000, own_volume=[OTHER_UNKNOWN]
+    )
+    assert tuned.unknown_adult is not None
+    assert expected.unknown_adult is not None
+    assert tuned.unknown_adult.review == pytest.approx(expected.unknown_adult.review)
+    assert main([*argv, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["own_volume"] == [OTHER_UNKNOWN]
+    assert main(["policy", "tune", str(traffic_file), "--own-volume", "teens"]) == 2
+    err = capsys.readouterr().err
+    assert "--own-volume names band(s) ['teens']" in err
+    assert len(err.strip().splitlines()) == 1
+    assert main(["policy", "default", "--own-volume", OTHER_UNKNOWN]) == 2
+    assert "--own-volume is an option of policy tune" in capsys.readouterr().err

@@ -105,6 +105,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="tune: the policy whose bands and guards to keep (default: the built-in one)",
     )
     parser.add_argument(
+        "--own-volume",
+        action="append",
+        metavar="BAND",
+        help="tune: set this band (by name, e.g. 'minor, other age unknown') on its own "
+        "conversations, at the target alerts per million of them, before the other bands "
+        "are set for the whole, as the default policy's unknown_adult band was set; "
+        "repeat for more bands (default: every band keeps its ratio to the others)",
+    )
+    parser.add_argument(
         "--data",
         type=path_argument,
         help="labelled data: a directory with events.parquet and labels.parquet "
@@ -216,6 +225,7 @@ def _tune(args: argparse.Namespace, show: bool) -> dict[str, Any]:
             review_per_million=args.review_per_million,
             urgent_per_million=args.urgent_per_million,
             template=template,
+            own_volume=args.own_volume or (),
         )
     review, urgent = alerts_per_million(policy, traffic)
     counted = "conversations, every event online" if args.online else "conversations"
@@ -227,6 +237,11 @@ def _tune(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         f"# on that file: {review:,.0f} and {urgent:,.0f} per million. Check them again on "
         "new traffic.\n"
     )
+    if args.own_volume:
+        header += (
+            f"# set on its own conversations (--own-volume): "
+            f"{', '.join(repr(name) for name in args.own_volume)}\n"
+        )
     if args.online:
         header += f"# replayed online {_idle_expiry(args.idle_expiry_s)}\n"
     if set_aside:
@@ -246,6 +261,7 @@ def _tune(args: argparse.Namespace, show: bool) -> dict[str, Any]:
             "urgent": args.urgent_per_million,
         },
         "alerts_per_million": {"review": review, "urgent": urgent},
+        "own_volume": list(args.own_volume or ()),
         "quarantined": set_aside,
         "toml": header + policy.to_toml(name="tuned"),
     }
@@ -256,6 +272,7 @@ TUNE_OPTIONS = {
     "review_per_million": REVIEW_PER_MILLION,
     "urgent_per_million": URGENT_PER_MILLION,
     "template": None,
+    "own_volume": None,
     "chunk_rows": None,
     "errors": "raise",
     "online": False,
