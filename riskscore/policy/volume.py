@@ -291,7 +291,7 @@ def policy_for_volume(
         Bands (by name) whose thresholds are set on their own conversations: each alerts
         the target volume of the conversations scored in it, pooled over ``traffic`` (one
         world holds too few of them for a median), before the other bands are set for the
-        whole. The default policy sets its two ``unknown`` bands so: what is unknown of
+        whole. The default policy sets its ``unknown_adult`` band so: what is unknown of
         the ages changes how many benign conversations reach a risk, so a ratio to the
         known bands would send more of them to review than the target, or fewer.
 
@@ -327,17 +327,17 @@ def policy_for_volume(
     fixed: dict[str, AgeBand] = {}
 
     def policy(review_base: float, urgent_base: float) -> AlertPolicy:
-        def band(b: AgeBand | None) -> AgeBand | None:
-            if b is None or b.name in fixed:
-                return b if b is None else fixed[b.name]
+        def band(b: AgeBand) -> AgeBand:
+            if b.name in fixed:
+                return fixed[b.name]
             review = _odds_to_risk(review_base * band_odds[b.name])
             urgent = max(_odds_to_risk(urgent_base * band_odds[b.name]), min(review * 1.01, 1.0))
             return AgeBand(b.name, b.min_age, b.max_age, review=review, urgent=min(urgent, 1.0))
 
         return AlertPolicy(
-            bands=tuple(band(b) for b in template.bands),  # type: ignore[misc]
-            unknown=band(template.unknown),  # type: ignore[arg-type]
-            unknown_adult=band(template.unknown_adult),
+            bands=tuple(band(b) for b in template.bands),
+            unknown=band(template.unknown),
+            unknown_adult=None if template.unknown_adult is None else band(template.unknown_adult),
             guards=template.guards,
         )
 
