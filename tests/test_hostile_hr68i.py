@@ -205,11 +205,15 @@ def test_a_calibration_offset_that_gives_every_risk_one_value_is_refused(
 ) -> None:
     """Was: loaded (the offset is below the 1e6 accepted); b = -1e5 gave every conversation
     risk 1.0 (every one alerted urgent), b = 900 gave every one 9.9e-305 (none alerted)."""
+    slope = read_json(shipped_copy / "params.json")["calibration"]["a"]
+    low, high = rs.load_model(shipped_copy).trees.margin_bounds()
     _set_offset(shipped_copy, b)
     refused(
         shipped_copy,
-        re.escape(f"params.json: calibration (a=-1.17278, b={b:g}) gives every conversation ")
-        + rf"the same risk, {risk}, over the margins the trees can give \(-16.45.* to 36.75.*\)",
+        re.escape(
+            f"params.json: calibration (a={slope:g}, b={b:g}) gives every conversation the same "
+            f"risk, {risk}, over the margins the trees can give ({low:g} to {high:g})"
+        ),
     )
 
 

@@ -18,6 +18,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 from scipy.optimize import minimize
+from scipy.special import expit
 
 from riskscore.features import FEATURE_NAMES, FEATURES, FeatureTable
 from riskscore.model.training import (
@@ -33,6 +34,8 @@ __all__ = ["CANDIDATES", "Candidate"]
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+#: A fitted candidate: probabilities of grooming (uncalibrated: the comparison ranks them,
+#: and the evaluation it runs through measures probabilities, never raw margins).
 Scorer = Callable[[FeatureTable], FloatArray]
 _SPECS: Final = {spec.name: spec for spec in FEATURES}
 _VOLUME: Final = ("n_events", "span_hours", "recent_rate_per_day")
@@ -105,7 +108,7 @@ def _fit_logistic(names: Sequence[str], signs: Sequence[int]) -> Callable[..., S
 
         def score(table: FeatureTable) -> FloatArray:
             z = (_linear_design(_inputs(table, names), names) - mean) / scale
-            out: FloatArray = z @ w[1:] + w[0]
+            out: FloatArray = expit(z @ w[1:] + w[0])
             return out
 
         return score
@@ -128,9 +131,7 @@ def _fit_lightgbm(
         model.fit(_inputs(features, names), y)
 
         def score(table: FeatureTable) -> FloatArray:
-            out: FloatArray = np.asarray(
-                model.predict(_inputs(table, names), raw_score=True), dtype=np.float64
-            )
+            out: FloatArray = expit(model.predict(_inputs(table, names), raw_score=True))
             return out
 
         return score

@@ -205,14 +205,14 @@ def check_bands(bands: tuple[AgeBand, ...], *unknown: AgeBand | None) -> None:
 #: ``docs/policy.md`` for how they were set:
 #: ``riskscore.policy.volume.policy_for_volume``).
 DEFAULT_BANDS = (
-    AgeBand("under 13", 0.0, 13.0, review=0.494, urgent=0.851),
-    AgeBand("13-15", 13.0, 16.0, review=0.661, urgent=0.92),
-    AgeBand("16-17", 16.0, 18.0, review=0.796, urgent=0.958),
-    AgeBand("18+", 18.0, math.inf, review=0.886, urgent=0.979),
+    AgeBand("under 13", 0.0, 13.0, review=0.514, urgent=0.859),
+    AgeBand("13-15", 13.0, 16.0, review=0.679, urgent=0.924),
+    AgeBand("16-17", 16.0, 18.0, review=0.809, urgent=0.961),
+    AgeBand("18+", 18.0, math.inf, review=0.894, urgent=0.98),
 )
-DEFAULT_UNKNOWN = AgeBand("unknown", 0.0, math.inf, review=0.661, urgent=0.92)
+DEFAULT_UNKNOWN = AgeBand("unknown", 0.0, math.inf, review=0.679, urgent=0.924)
 DEFAULT_UNKNOWN_ADULT = AgeBand(
-    "minor, other age unknown", 0.0, math.inf, review=0.876, urgent=0.952
+    "minor, other age unknown", 0.0, math.inf, review=0.889, urgent=0.964
 )
 
 
