@@ -6,6 +6,7 @@ brute-force Shapley computation over every subset of features.
 from __future__ import annotations
 
 import math
+import re
 
 import lightgbm as lgb
 import numpy as np
@@ -23,9 +24,11 @@ from model_helpers import (
     small_trees,
 )
 
+import riskscore as rs
 from riskscore.model import (
     TreeEnsemble,
 )
+from riskscore.model.exit_leaves import exit_leaves
 
 # ---------------------------------------------------------------- small LightGBM models
 
@@ -135,3 +138,42 @@ def test_trees_as_deep_as_allowed_score_and_explain() -> None:
     x = np.array([[0.999]])  # passes the first split's threshold 1.0, leaves at the second
     margins = trees.margins(np.vstack([x, [[0.0]]]))
     np.testing.assert_allclose(trees.contributions(x)[0], [margins[0] - margins[1]], atol=1e-12)
+
+
+def test_packed_trees_are_built_once_per_columns_and_width() -> None:
+    """Was: every OnlineScorer of a model packed its trees again, walking every split in
+    Python (47 ms a scorer for the shipped trees of 63 leaves, 3 ms with the packing kept)."""
+    trees = rs.load_model().trees
+    columns = np.arange(len(trees.feature_names), dtype=np.int64)[::-1].copy()
+    first = trees.packed(columns, len(columns) + 2)
+    assert trees.packed(columns.copy(), len(columns) + 2) is first
+    assert trees.packed(columns, len(columns) + 3) is not first
+    split = trees.feature >= 0
+    feature = trees.feature.copy()
+    feature[split] = columns[feature[split]]
+    fresh = exit_leaves(feature, trees.right, trees.nodes[:, 2], trees.values, trees.roots,
+                        len(columns) + 2)  # fmt: skip
+    for kept, built in zip(first, fresh, strict=True):
+        np.testing.assert_array_equal(kept, built)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("feature", True, "'feature'[3] must be an integer, got True"),
+        ("left", 1.0, "'left'[3] must be an integer, got 1.0"),
+        ("threshold", False, "'threshold'[3] must be a number, got False"),
+        ("default_left", 1, "'default_left'[3] must be true or false, got 1"),
+    ],
+)
+def test_a_tree_array_element_of_another_type_is_named(
+    key: str, value: object, message: str
+) -> None:
+    """The arrays are checked by the set of their element types first (one fast pass over
+    parsed JSON); an element of another type, a bool among integers included, is still
+    refused with its key, position and value."""
+    data = rs.load_model().trees.to_dict()
+    data[key] = list(data[key])
+    data[key][3] = value
+    with pytest.raises(rs.ModelIntegrityError, match=re.escape(message)):
+        TreeEnsemble.from_dict(data)
