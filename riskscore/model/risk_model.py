@@ -85,7 +85,6 @@ class RiskModel:
             ) from exc
         self._reference_margin = float(self.trees.margins(self.trees.reference[None, :])[0])
         self._direction = np.array([FEATURES[i].direction for i in self._columns], dtype=np.float64)
-        self._table_leaves: tuple[int, ExitLeaves] | None = None
 
     def check_reference(self) -> None:
         """Refuse a reference conversation other than the registry's "no signal" value of
@@ -132,12 +131,9 @@ class RiskModel:
         return picked
 
     def _leaves_for(self, values: FloatArray) -> ExitLeaves:
-        """The trees packed to read whole feature-table rows, built on first use (loading a
-        model stays as fast as before) for the table's width."""
-        n_cols = values.shape[1]
-        if self._table_leaves is None or self._table_leaves[0] != n_cols:
-            self._table_leaves = (n_cols, self.trees.packed(self._columns, n_cols))
-        return self._table_leaves[1]
+        """The trees packed to read whole feature-table rows of ``values``' width, built on
+        first use (loading a model stays as fast as before) and kept by the trees."""
+        return self.trees.packed(self._columns, values.shape[1])
 
     def __repr__(self) -> str:
         return (
