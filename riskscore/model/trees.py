@@ -38,7 +38,7 @@ from riskscore.model.exit_leaves import (
     margin,
     scratch_size,
 )
-from riskscore.model.shapley import MAX_DEPTH, baseline_shapley, shapley_weights
+from riskscore.model.shapley import MAX_DEPTH, baseline_shapley, reference_path, shapley_weights
 
 __all__ = [
     "MISSING_NAN",
@@ -66,7 +66,8 @@ MAX_MARGIN: Final = 1e6
 _ROWS_PER_PART: Final = 10_000
 _EVENTS_PER_ROW: Final = 40
 #: The same for reasons: one row's exact Shapley values cost about as much as scoring
-#: sixty rows (64 us against 1 us a row, default model).
+#: twenty rows (60 us against 2.7 us a row on one thread, default model of 63-leaf trees,
+#: rows at risk 0.01 or more; ``benchmarks/results/stages_1m_reasons_walk.json``).
 _REASON_ROWS_PER_PART: Final = 200
 _EVENTS_PER_REASON_ROW: Final = 2_500
 
@@ -203,6 +204,8 @@ class TreeEnsemble:
     nodes: IntArray = field(init=False, repr=False)
     values: FloatArray = field(init=False, repr=False)
     leaves: ExitLeaves = field(init=False, repr=False)
+    #: The child the reference goes to at each split (-1 at a leaf), for the reasons.
+    reference_next: IntArray = field(init=False, repr=False)
     #: :meth:`packed`'s arrays by (columns, n_cols): each online scorer of a model packs
     #: the same ones, and packing walks every split in Python (about 40 ms for 150 trees
     #: of 63 leaves).
@@ -282,6 +285,11 @@ class TreeEnsemble:
         )
         object.__setattr__(self, "leaves", self._exit_leaves(self.feature, n_features))
         object.__setattr__(self, "_packed", {})
+        object.__setattr__(
+            self,
+            "reference_next",
+            reference_path(self.reference, self.nodes, self.values),
+        )
 
     def _exit_leaves(self, feature: IntArray, n_cols: int) -> ExitLeaves:
         return exit_leaves(feature, self.right, self.nodes[:, 2], self.values, self.roots, n_cols)
@@ -336,7 +344,7 @@ class TreeEnsemble:
         out = np.zeros(rows.shape)
         _in_parts(
             rows, out, _REASON_ROWS_PER_PART, _EVENTS_PER_REASON_ROW, baseline_shapley,
-            self.reference, self.feature, self.threshold, self.left, self.right,
+            self.reference_next, self.feature, self.threshold, self.left, self.right,
             self.default_left, self.missing, self.leaf_value, self.roots,
             _shapley_weights(),
         )  # fmt: skip
