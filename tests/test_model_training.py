@@ -64,7 +64,7 @@ def test_risk_is_a_probability_that_ranks_grooming_higher(
 
 def test_trained_model_reads_the_documented_inputs(model: RiskModel) -> None:
     assert model.feature_names == MODEL_INPUTS
-    assert not {"n_events", "span_hours", "recent_rate_per_day"} & set(model.feature_names)
+    assert not {"n_events", "recent_rate_per_day"} & set(model.feature_names)
     assert model.metadata["training"]["seed"] == 3
     assert model.metadata["training"]["n_conversations"] == 3000
 

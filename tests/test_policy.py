@@ -411,11 +411,11 @@ def test_policy_check_shows_thresholds_as_the_file_holds_them(
     """Was: `riskscore policy check` printed thresholds to two decimals: the default
     0.306 as 0.31, and a tuned 0.99971 as 1.00, as if the band could never be urgent."""
     text = AlertPolicy.default().to_toml()
-    text = text.replace("review = 0.894", "review = 0.99871").replace(
-        "urgent = 0.98\n", "urgent = 0.99971\n"
+    text = text.replace("review = 0.902", "review = 0.99871").replace(
+        "urgent = 0.982\n", "urgent = 0.99971\n"
     )
-    text = text.replace("review = 0.514\n", "review = 0.306\n").replace(
-        "urgent = 0.859", "urgent = 0.741"
+    text = text.replace("review = 0.534\n", "review = 0.306\n").replace(
+        "urgent = 0.869", "urgent = 0.741"
     )
     path = tmp_path / "tuned.toml"
     path.write_text(text, encoding="utf-8")

@@ -264,6 +264,6 @@ def test_thresholds_are_quoted_as_the_policy_holds_them() -> None:
     assert "minors: review at 0.0004, urgent at 0.9997" in text
     assert "adults: review at 0.5, urgent at 1;" in text
     assert "unknown: review at 0.306, urgent at 0.9997;" in text
-    assert "minor, other age unknown: review at 0.889, urgent at 0.964)" in text  # the default
+    assert "minor, other age unknown: review at 0.899, urgent at 0.961)" in text  # the default
     assert "1.000" not in text
     assert "0.000," not in text

@@ -91,15 +91,17 @@ def test_stream_summary_counts_a_report_refused_as_dated_ahead(
     was said to be a conflict of accounts, though this one is dated two years ahead of the
     clock (replayed synthetic events, ``--time-source events``)."""
     ahead = int(time.time()) + 2 * 365 * 86_400
+    # two adults, whom the policy never alerts on: the report is the only item (a child's
+    # report a minute after an adult's first message alerts since the model reads the span)
     events = [
-        {**BASE_EVENT, "timestamp": ahead, "event": "message"},
+        {**BASE_EVENT, "timestamp": ahead, "event": "message", "recipient_age": 31.0},
         {
             **BASE_EVENT,
             "timestamp": ahead + 60,
             "event": "report",
             "sender_id": 20,
             "recipient_id": 10,
-            "sender_age": 13.0,
+            "sender_age": 31.0,
             "recipient_age": 30.0,
         },
     ]
@@ -159,9 +161,10 @@ def test_score_queue_keeps_the_other_reports_when_one_is_dated_ahead(
     ahead = int(time.time()) + 2 * 365 * 86_400
     report = {"event": "report", "sender_id": 20, "recipient_id": 10}
     report |= {"sender_age": 13.0, "recipient_age": 30.0}
+    adults = {"sender_age": 31.0, "recipient_age": 30.0}  # never alerted: the report alone
     events = [
-        {**BASE_EVENT, "event": "message"},
-        {**BASE_EVENT, **report, "timestamp": BASE_EVENT["timestamp"] + 60},
+        {**BASE_EVENT, "event": "message", "recipient_age": 31.0},
+        {**BASE_EVENT, **report, **adults, "timestamp": BASE_EVENT["timestamp"] + 60},
         {**BASE_EVENT, **report, "conversation_id": 2, "timestamp": ahead},
     ]
     path = tmp_path / "events.jsonl"

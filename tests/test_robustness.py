@@ -139,10 +139,12 @@ def test_policy_for_volume_refuses_band_odds_without_every_band(
 
 
 def test_the_shipped_model_reads_no_volume_and_keeps_its_directions(model: rs.RiskModel) -> None:
-    """Length, span and rate never reach the model, so no conversation alerts for being
-    long; every constrained behavioural input is monotone in the direction
-    docs/features.md gives."""
-    assert not {"n_events", "span_hours", "recent_rate_per_day"} & set(model.feature_names)
+    """Length and rate never reach the model, and the span only lowers risk from its
+    reference of 0 hours, so no conversation alerts for being long or new; every
+    constrained behavioural input is monotone in the direction docs/features.md gives."""
+    assert not {"n_events", "recent_rate_per_day"} & set(model.feature_names)
+    span = rs.FEATURES[rs.FEATURE_NAMES.index("span_hours")]
+    assert (span.direction, span.reference, span.constrained) == (-1, 0.0, True)
     specs = {s.name: s for s in rs.FEATURES}
     rng = np.random.default_rng(0)
     base = np.array([specs[n].reference for n in model.feature_names])
@@ -157,6 +159,13 @@ def test_the_shipped_model_reads_no_volume_and_keeps_its_directions(model: rs.Ri
         steps = np.diff(risk) * direction
         assert np.all(steps >= -1e-12), name
     assert math.isfinite(float(model.predict_proba(base[None, :])[0]))
+    # The span can count against an alert, never for one: its exact Shapley value is never
+    # positive, whatever the other inputs, so it is never shown as a reason.
+    rows = np.repeat(base[None, :], 200, axis=0)
+    rows[:, 3:] *= rng.uniform(0.0, 3.0, size=rows[:, 3:].shape)
+    j = model.feature_names.index("span_hours")
+    rows[:, j] = rng.uniform(0.0, 3000.0, size=200)
+    assert model.contributions(rows)[:, j].max() <= 1e-12
 
 
 def test_the_benchmarks_rare_world_figures_say_none_where_undefined_not_zero() -> None:

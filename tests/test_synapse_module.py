@@ -60,9 +60,9 @@ def test_module_logs_shadow_alerts_and_sends_them_to_no_sink(tmp_path: Path) -> 
     log only; the review queue and the alerts file get production's alerts alone, and a
     restart keeps the shadow's bookkeeping (no second shadow alert)."""
     bundle = tmp_path / "candidate"
-    # shifted so far that the four daytime messages cross the review threshold (risk 0.81 at
-    # the first), then the urgent one (0.84 at the third)
-    rs.save_model(rs.load_model().at_prevalence(0.73), bundle)
+    # shifted so far that the four daytime messages cross the review threshold (risk 0.76 at
+    # the first), then the urgent one (0.85 at the fourth)
+    rs.save_model(rs.load_model().at_prevalence(0.3), bundle)
     shadow_log, queue = tmp_path / "shadow.jsonl", tmp_path / "queue.sqlite"
     sinks = {"jsonl": str(tmp_path / "a"), "review_queue": str(queue)}
     extra = {"alerts": sinks, "shadow": {"model": str(bundle), "jsonl": str(shadow_log)}}
@@ -101,12 +101,12 @@ def test_alert_raised_elsewhere_names_its_own_conversations_room(tmp_path: Path)
     """The adult's invite of a second child, in a new room, raises his share of contact
     requests never accepted: that re-scores his encrypted chat with the first child,
     whose alert names that chat's room (and the room of the event that raised it). The
-    under-13 review threshold is set to 0.03 so that the daytime chat starts below it
-    (risk 0.020 after four messages) and the invite lifts it above (0.044); the invite's own
-    conversation, a cold request to a 12-year-old (0.081), alerts too, first, under its own
+    under-13 review threshold is set to 0.14 so that the daytime chat starts below it
+    (risk 0.119 after four messages) and the invite lifts it above (0.162); the invite's own
+    conversation, a cold request to a 12-year-old (0.253), alerts too, first, under its own
     room."""
     policy = copy.deepcopy(_POLICY)
-    policy["bands"][0]["review"] = 0.03
+    policy["bands"][0]["review"] = 0.14
     module, _ = _module(tmp_path, more_ages="@kid2:x,12,0\n", policy=policy)
     dm = _Room("!dm:x")
     dm.member("@adult:x", "join")

@@ -389,7 +389,16 @@ def test_the_drift_section_reports_the_periods_shifts_and_flags(
     month: SimulatedMonth, tmp_path: Path
 ) -> None:
     model = rs.load_model()
-    same = period_drift(model, month.messages, month.period)
+    # A month as long as the reference world's conversations: the fixture's 10 days cut
+    # conversations short, and the span (an input since December 2026) then drifts, as it
+    # would for a platform that scores a shorter window than its conversations last.
+    month30 = simulate_month(
+        tmp_path / "month30.sqlite", n_conversations=2000, prevalence=0.03, days=30, seed=5
+    )
+    same = period_drift(model, month30.messages, month30.period)
+    short = period_drift(model, month.messages, month.period)
+    assert short.drifted
+    assert max(short.shifts, key=lambda shift: shift.psi).name == "span_hours"
     other = rs.synthetic.generate(
         2000, prevalence=0.03, seed=5, world=STRESS_WORLDS["unknown_ages"]
     )

@@ -140,9 +140,14 @@ CONTACT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "contact",
         "time from the first to the last event",
         "time from the first to the last event, in hours",
-        "describes the conversation, not a risk signal on its own",
-        "any long-running contact",
-        0,
+        "lowers risk: contact kept up for weeks or months is more often family, school, a team "
+        "or a friendship with a history than grooming, which moves from first contact to "
+        "isolation in days or weeks; a short span raises nothing on its own (the reference is 0 "
+        "hours), so no conversation is scored for being new or for its length",
+        "a groomer who opened contact long before the grooming (one early message, then "
+        "silence), or a platform that keeps events for months: the span then lowers the risk "
+        "of contact that is new in substance",
+        -1,
         0.0,
         log_scale=True,
     ),

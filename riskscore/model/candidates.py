@@ -38,7 +38,8 @@ BoolArray = npt.NDArray[np.bool_]
 #: and the evaluation it runs through measures probabilities, never raw margins).
 Scorer = Callable[[FeatureTable], FloatArray]
 _SPECS: Final = {spec.name: spec for spec in FEATURES}
-_VOLUME: Final = ("n_events", "span_hours", "recent_rate_per_day")
+#: Pure volume: no direction, so no sign-constrained weight (the span lowers risk only).
+_VOLUME: Final = ("n_events", "recent_rate_per_day")
 
 
 @dataclass(frozen=True, slots=True)

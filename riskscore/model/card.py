@@ -9,6 +9,7 @@ from typing import Any, Final
 
 import numpy as np
 
+from riskscore.features.registry import FEATURES
 from riskscore.io.markdown import markdown_code, markdown_line, markdown_row
 from riskscore.vignettes.known_misses import KNOWN_MISSES
 
@@ -48,6 +49,14 @@ CAUTIONS = """\
   `policies/default.toml`), set to alert as many of those benign conversations per million
   as the whole policy does (`docs/policy.md`).
 """
+
+
+_DIRECTIONS: Final = {spec.name: spec.direction for spec in FEATURES}
+
+
+def _lowering(inputs: list[str]) -> list[str]:
+    """The inputs a constrained model lets only lower risk (registry direction -1)."""
+    return [name for name in inputs if _DIRECTIONS.get(name) == -1]
 
 
 def _fmt(value: Any) -> str:
@@ -415,15 +424,19 @@ def _model_section(metadata: Mapping[str, Any], training: Mapping[str, Any]) -> 
         "",
         ", ".join(map(markdown_code, metadata.get("inputs", []))) + ".",
         "",
-        "Behavioural inputs can only raise risk (monotone constraints), except those whose",
+        "Behavioural inputs move risk only in their documented direction (monotone",
+        "constraints: most only raise it; "
+        + ", ".join(map(markdown_code, _lowering(metadata.get("inputs", []))))
+        + " only lower it), except those whose",
         "meaning depends on who the participants are: "
         + ", ".join(map(markdown_code, metadata.get("unconstrained_inputs", [])))
         + "; those are",
         "still named as reasons only when their value is on the risk side of the no-signal",
         "reference. Ages are free, because whether an age raises risk depends on the other",
-        "participant's. Volume",
-        "(`n_events`, `span_hours`, `recent_rate_per_day`) is not an input: no conversation is",
-        "scored for being long." + _caps(metadata.get("input_caps", {})),
+        "participant's. Pure volume",
+        "(`n_events`, `recent_rate_per_day`) is not an input, and the span (`span_hours`)",
+        "only lowers risk from its reference of 0 hours: no conversation is scored for being",
+        "long or new." + _caps(metadata.get("input_caps", {})),
         "Probabilities are calibrated by Platt scaling on out-of-fold",
         "margins (folds grouped by adult account) and shifted to a prevalence of",
         f"{markdown_line(training.get('calibrated_prevalence', 'n/a'))}. Reasons are exact "

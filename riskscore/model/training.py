@@ -2,9 +2,12 @@
 calibration on out-of-fold margins with folds grouped by adult account.
 
 The inputs (:data:`MODEL_INPUTS`) are the features with a stated direction in
-``docs/features.md`` plus the three ages. Pure volume (``n_events``, ``span_hours``,
+``docs/features.md`` plus the three ages. Pure volume (``n_events``,
 ``recent_rate_per_day``) is left out, so that no conversation is scored for its
-length, and so are the raw per-account counts whose size grows with an account's
+length; the span (``span_hours``) is in, constrained to lower risk only: from its
+reference of 0 hours a longer history can only count against an alert, never for one
+(contact kept up for months is more often family, a school or a team than grooming).
+Also left out are the raw per-account counts whose size grows with an account's
 activity (``adult_minor_fanout`` and the like: the shares and the private-channel
 fan-out carry that signal without making every busy coach an alert). Each
 behavioural input whose registry entry is ``constrained`` can raise risk only in the
@@ -80,6 +83,7 @@ MODEL_INPUTS: Final = (
     "adult_unaccepted_share",
     "adult_flagged_per_minor",
     "adult_supervised_minor_share",
+    "span_hours",
 )
 
 #: Inputs read up to a cap: counts that repeat one signal as a conversation goes on. A link

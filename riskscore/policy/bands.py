@@ -205,14 +205,14 @@ def check_bands(bands: tuple[AgeBand, ...], *unknown: AgeBand | None) -> None:
 #: ``docs/policy.md`` for how they were set:
 #: ``riskscore.policy.volume.policy_for_volume``).
 DEFAULT_BANDS = (
-    AgeBand("under 13", 0.0, 13.0, review=0.514, urgent=0.859),
-    AgeBand("13-15", 13.0, 16.0, review=0.679, urgent=0.924),
-    AgeBand("16-17", 16.0, 18.0, review=0.809, urgent=0.961),
-    AgeBand("18+", 18.0, math.inf, review=0.894, urgent=0.98),
+    AgeBand("under 13", 0.0, 13.0, review=0.534, urgent=0.869),
+    AgeBand("13-15", 13.0, 16.0, review=0.697, urgent=0.93),
+    AgeBand("16-17", 16.0, 18.0, review=0.821, urgent=0.964),
+    AgeBand("18+", 18.0, math.inf, review=0.902, urgent=0.982),
 )
-DEFAULT_UNKNOWN = AgeBand("unknown", 0.0, math.inf, review=0.679, urgent=0.924)
+DEFAULT_UNKNOWN = AgeBand("unknown", 0.0, math.inf, review=0.697, urgent=0.93)
 DEFAULT_UNKNOWN_ADULT = AgeBand(
-    "minor, other age unknown", 0.0, math.inf, review=0.889, urgent=0.964
+    "minor, other age unknown", 0.0, math.inf, review=0.899, urgent=0.961
 )
 
 
