@@ -140,9 +140,9 @@ def test_the_uncompiled_reasons_kernel_is_the_compiled_one_bit_for_bit() -> None
     trees = rs.load_model().trees
     rng = np.random.default_rng(7)
     rows = rng.choice([NAN, 0.0, 1e-40, 0.3, 1.0, 2.0, 9.0, 14.0, 40.0], (12, len(trees.reference)))
-    args = (
-        trees.reference, trees.feature, trees.threshold, trees.left, trees.right,
-        trees.default_left, trees.missing,
+    splits = (
+        trees.feature, trees.threshold, trees.left, trees.right, trees.default_left,
+        trees.missing,
     )  # fmt: skip
     np.testing.assert_array_equal(
         reference_path.py_func(trees.reference, trees.nodes, trees.values), trees.reference_next
@@ -151,7 +151,7 @@ def test_the_uncompiled_reasons_kernel_is_the_compiled_one_bit_for_bit() -> None
     outputs = []
     for kernel in (baseline_shapley, baseline_shapley.py_func):
         out = np.empty(rows.shape)
-        kernel(rows, trees.reference_next, *args[1:], trees.leaf_value, trees.roots, weights, out)
+        kernel(rows, trees.reference_next, *splits, trees.leaf_value, trees.roots, weights, out)
         outputs.append(out)
     assert outputs[0].tobytes() == outputs[1].tobytes()
     np.testing.assert_array_equal(outputs[0], trees.contributions(rows))

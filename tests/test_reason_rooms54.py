@@ -169,12 +169,13 @@ def test_links_posted_to_a_room_read_no_why_of_pulling_one_child() -> None:
     """A room whose platform gives no ``room_size``: its posts count as messages, so the
     adult's posts on ``external`` count as links (docs/features.md, "Group rooms"). Was:
     "exclusivity: pulling the child off the platform, beyond its safety tools"."""
-    reasons = _reasons(_room(["external"] * 30, room_size=None), rooms=True)
+    room = _room(["external"] * 30, room_size=None)
+    reasons = _reasons(room, rooms=True)
     assert "max_channel" in {r.feature for r in reasons}
     # The shipped trees give the links no weight in this room (0 log-odds since the span
-    # became an input), so their reason is read as a policy with lower thresholds would show
-    # it, with the room's value.
-    links = rs.extract_features(rs.read_messages(_room(["external"] * 30, room_size=None)))
+    # became an input), so no reason names them at any threshold: their reason is built as
+    # it would read, with the room's value.
+    links = rs.extract_features(rs.read_messages(room))
     value = float(links.column("adult_external_events")[list(links.adult_id).index("adult")])
     reasons.append(rs.Reason.of("adult_external_events", value, 0.5))
     wrong = {str(r) for r in reasons if any(words in r.why for words in ONE_TO_ONE)}

@@ -14,6 +14,8 @@ The rows are written by family in :mod:`riskscore.features.conversation_specs` a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Final
 
 from riskscore.features.account_specs import ACCOUNT_FEATURES, CONTEXT_FEATURES
@@ -40,6 +42,7 @@ from riskscore.features.spec import FeatureSpec
 __all__ = [
     "FEATURES",
     "FEATURE_NAMES",
+    "FEATURE_SPECS",
     "NIGHT_END_MIN",
     "NIGHT_START_MIN",
     "RECENT_WEIGHT",
@@ -65,6 +68,10 @@ FEATURES: Final[tuple[FeatureSpec, ...]] = (
 )
 
 FEATURE_NAMES: Final = tuple(spec.name for spec in FEATURES)
+#: Every feature's spec by name (read-only): the one lookup the model's modules share.
+FEATURE_SPECS: Final[Mapping[str, FeatureSpec]] = MappingProxyType(
+    {spec.name: spec for spec in FEATURES}
+)
 _INDEX: Final = {name: j for j, name in enumerate(FEATURE_NAMES)}
 
 

@@ -20,7 +20,8 @@ import numpy.typing as npt
 from scipy.optimize import minimize
 from scipy.special import expit
 
-from riskscore.features import FEATURE_NAMES, FEATURES, FeatureTable
+from riskscore.features import FEATURE_NAMES, FeatureTable
+from riskscore.features.registry import FEATURE_SPECS
 from riskscore.model.training import (
     MODEL_INPUTS,
     TREE_PARAMS,
@@ -37,7 +38,6 @@ BoolArray = npt.NDArray[np.bool_]
 #: A fitted candidate: probabilities of grooming (uncalibrated: the comparison ranks them,
 #: and the evaluation it runs through measures probabilities, never raw margins).
 Scorer = Callable[[FeatureTable], FloatArray]
-_SPECS: Final = {spec.name: spec for spec in FEATURES}
 #: Pure volume: no direction, so no sign-constrained weight (the span lowers risk only).
 _VOLUME: Final = ("n_events", "recent_rate_per_day")
 
@@ -77,7 +77,7 @@ def _linear_design(values: FloatArray, names: Sequence[str]) -> FloatArray:
     """log1p of heavy-tailed counts, unknown ages as 0 (their known-flags carry the rest)."""
     out = np.array(values, dtype=np.float64)
     for j, name in enumerate(names):
-        if _SPECS[name].log_scale:
+        if FEATURE_SPECS[name].log_scale:
             out[:, j] = np.log1p(np.maximum(out[:, j], 0.0))
     return np.nan_to_num(out, nan=0.0)
 
@@ -123,7 +123,7 @@ def _fit_lightgbm(
     def fit(features: FeatureTable, y: BoolArray, groups: Any, seed: int) -> Scorer:
         extra: dict[str, Any] = {}
         if every_direction:
-            extra["monotone_constraints"] = [_SPECS[n].direction for n in names]
+            extra["monotone_constraints"] = [FEATURE_SPECS[n].direction for n in names]
         elif monotone:
             extra["monotone_constraints"] = monotone_constraints(names)
         if additive:
@@ -163,7 +163,7 @@ CANDIDATES: Final[tuple[Candidate, ...]] = (
         "logistic regression whose weights follow each feature's direction; no volume features",
         True,
         "",
-        _fit_logistic(_LINEAR_SIGNED, [_SPECS[n].direction for n in _LINEAR_SIGNED]),
+        _fit_logistic(_LINEAR_SIGNED, [FEATURE_SPECS[n].direction for n in _LINEAR_SIGNED]),
     ),
     Candidate(
         "additive_monotone_trees",

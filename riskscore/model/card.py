@@ -9,7 +9,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from riskscore.features.registry import FEATURES
+from riskscore.features.registry import FEATURE_SPECS
 from riskscore.io.markdown import markdown_code, markdown_line, markdown_row
 from riskscore.vignettes.known_misses import KNOWN_MISSES
 
@@ -51,12 +51,11 @@ CAUTIONS = """\
 """
 
 
-_DIRECTIONS: Final = {spec.name: spec.direction for spec in FEATURES}
-
-
 def _lowering(inputs: list[str]) -> list[str]:
     """The inputs a constrained model lets only lower risk (registry direction -1)."""
-    return [name for name in inputs if _DIRECTIONS.get(name) == -1]
+    return [
+        name for name in inputs if name in FEATURE_SPECS and FEATURE_SPECS[name].direction == -1
+    ]
 
 
 def _fmt(value: Any) -> str:

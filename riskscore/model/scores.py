@@ -12,7 +12,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from riskscore.features.registry import FEATURES
+from riskscore.features.registry import FEATURE_SPECS, FEATURES
 from riskscore.io.given_ids import holds_integer_text, mark_integer_text
 from riskscore.io.schema import CHANNEL_NAMES, channel_at_level
 from riskscore.model.values import format_value
@@ -34,7 +34,6 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 #: Before a reason's ``why`` in its text: what the pattern can signal, never a finding.
 WHY_PREFIX = "Why it can matter: "
-_SPECS = {spec.name: spec for spec in FEATURES}
 #: After a description that names the older or the younger participant (or account), or the
 #: child (its local time), when the declared ages do not say which is older (one or none
 #: declared, or two equal): the role rule then took the roles from the one age or from signs
@@ -116,7 +115,7 @@ class Reason:
         with ``ages_tell`` False (:func:`ages_tell_roles` of the conversation's ages), a
         description naming the older or the younger participant (or the child) says it is
         assumed (:data:`ASSUMED_ROLES`)."""
-        spec = _SPECS.get(feature)
+        spec = FEATURE_SPECS.get(feature)
         if spec is None:
             return cls(feature, value, contribution, feature)
         description = spec.description
@@ -127,7 +126,7 @@ class Reason:
     @property
     def value_text(self) -> str:
         """The value as a moderator reads it (``62 %``, ``12 years``, ``encrypted``)."""
-        spec = _SPECS.get(self.feature)
+        spec = FEATURE_SPECS.get(self.feature)
         return format_value(spec.unit if spec else "", self.value)
 
     @property

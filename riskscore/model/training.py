@@ -34,7 +34,8 @@ import numpy.typing as npt
 
 from riskscore._optional import import_extra
 from riskscore.exceptions import SchemaError
-from riskscore.features import FEATURES, FeatureTable, extract_features
+from riskscore.features import FeatureTable, extract_features
+from riskscore.features.registry import FEATURE_SPECS
 from riskscore.model.calibration import Platt
 from riskscore.model.drift import reference_profile
 from riskscore.model.labels import ConversationLabels, align_labels
@@ -117,13 +118,14 @@ TREE_PARAMS: Final[dict[str, Any]] = {
     "verbose": -1,
 }
 MIN_POSITIVES: Final = 10
-_SPECS: Final = {spec.name: spec for spec in FEATURES}
 
 
 def monotone_constraints(inputs: Sequence[str]) -> list[int]:
     """LightGBM's ``monotone_constraints`` for these inputs: each input's registry
     direction where it is ``constrained``, else 0 (free)."""
-    return [_SPECS[name].direction if _SPECS[name].constrained else 0 for name in inputs]
+    return [
+        FEATURE_SPECS[name].direction if FEATURE_SPECS[name].constrained else 0 for name in inputs
+    ]
 
 
 def capped(X: FloatArray, inputs: Sequence[str]) -> FloatArray:
@@ -225,9 +227,9 @@ def fit_risk_model(
             f"conversations; got {n_pos} and {len(y) - n_pos}. Generate more data or raise "
             "the prevalence."
         )
-    unknown = [name for name in inputs if name not in _SPECS]
+    unknown = [name for name in inputs if name not in FEATURE_SPECS]
     if unknown:
-        raise SchemaError(f"unknown model inputs {unknown}; features are {list(_SPECS)}")
+        raise SchemaError(f"unknown model inputs {unknown}; features are {list(FEATURE_SPECS)}")
     raw = np.ascontiguousarray(features.values[:, features.positions(inputs)])
     X = capped(raw, inputs)
     margin = np.empty(len(y))
@@ -240,7 +242,7 @@ def fit_risk_model(
     if prevalence is not None:
         calibration = calibration.at_prevalence(prevalence)
     booster = _fit_trees(X, y, inputs, seed).booster_
-    reference = np.array([_SPECS[name].reference for name in inputs])
+    reference = np.array([FEATURE_SPECS[name].reference for name in inputs])
     trees = TreeEnsemble.from_lightgbm_dump(booster.dump_model(), inputs, reference)
     gap = float(np.max(np.abs(trees.margins(X) - booster.predict(X, raw_score=True))))
     if gap > 1e-9:
@@ -250,7 +252,7 @@ def fit_risk_model(
         "meaning does not depend on context, Platt-calibrated out of fold",
         "inputs": list(inputs),
         "unconstrained_inputs": [
-            n for n in inputs if _SPECS[n].direction and not _SPECS[n].constrained
+            n for n in inputs if FEATURE_SPECS[n].direction and not FEATURE_SPECS[n].constrained
         ],
         "tree_params": dict(TREE_PARAMS),
         "input_caps": {n: INPUT_CAPS[n] for n in inputs if n in INPUT_CAPS},
