@@ -160,6 +160,7 @@ def test_stream_summary_groups_every_count(capsys: pytest.CaptureFixture[str]) -
         "broadcast": 0,
         "missing": 0,
         "ignored_fields": {"extra": 1_200},
+        "expired": 1_500,
     }
     stream.render({"summary": summary})
     err = capsys.readouterr().err
@@ -167,6 +168,7 @@ def test_stream_summary_groups_every_count(capsys: pytest.CaptureFixture[str]) -
     assert "4,500 rejected" in err
     assert "bad_age 4,500" in err
     assert "extra 1,200" in err
+    assert "1,500 conversations idle for longer than --idle-expiry-s" in err
 
 
 def test_a_reason_value_groups_thousands() -> None:

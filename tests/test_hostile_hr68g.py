@@ -213,4 +213,9 @@ def test_a_channel_baseline_changed_outside_riskscore_is_refused_by_its_item(
     with ReviewQueue(db) as q, pytest.raises(QueueError) as caught:
         q.items_at(END)
     assert "review queue item 2: its channel at the upgrade" in str(caught.value)
-    assert "'carrier pigeon'" in str(caught.value)
+    # free text where a channel belongs is quoted by its length, as the event readers quote
+    # it: it may be message content (tests/test_queue_tampered_text.py)
+    assert "carrier pigeon" not in str(caught.value)
+    assert "channel at the upgrade to schema version 4 is text of 14 characters" in str(
+        caught.value
+    )

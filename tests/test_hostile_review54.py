@@ -240,7 +240,9 @@ def test_a_checkpoint_that_kept_such_a_name_still_resumes(
     scorer.release_checkpoints()
     capsys.readouterr()
     later = {**BASE_EVENT, "timestamp": BASE_EVENT["timestamp"] + 60}
-    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(later) + "\n"))
+    # the same input from its start (a resumed stream checks the lines it skips), then more
+    stdin = io.StringIO(json.dumps(BASE_EVENT) + "\n" + json.dumps(later) + "\n")
+    monkeypatch.setattr(sys, "stdin", stdin)
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert message not in out

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from riskscore._words import plural
 from riskscore.batch.alerts import write_alerts
 from riskscore.batch.reports import ReportEvents
 from riskscore.batch.shadow import SHADOW_FILES, ShadowRun, shadow_paths, write_shadow_run
@@ -36,7 +35,7 @@ from riskscore.io.files import check_not_inputs
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS, broadcast_only_problem
 from riskscore.io.messages import MessageTable
 from riskscore.io.staging import StagedOutputs, staged_outputs
-from riskscore.io.summaries import GroupSummary, Quarantine
+from riskscore.io.summaries import GroupSummary, Quarantine, all_quarantined_text
 from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S
 from riskscore.io.validate import check_errors
 from riskscore.model import load_model
@@ -345,10 +344,7 @@ class QuarantineFile:
         """Refuse input of which every row was quarantined (nothing left)."""
         if n_kept or not self.n_rows:
             return
-        counts = "; ".join(f"{n} {why}" for why, n in self.close()[1].items())
+        text = all_quarantined_text(self.n_rows, self.close()[1])
         if self._keep is not None:
             self._keep()
-        raise SchemaError(
-            f"every row was quarantined ({plural(self.n_rows, 'row')}: {counts}); nothing left; "
-            f"see {self.shown_as}"
-        )
+        raise SchemaError(f"{text}; see {self.shown_as}")

@@ -96,6 +96,11 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
 
 def render(result: dict[str, Any]) -> None:
     print(f"exports -> {result['out']} (drafts for a person to check; nothing was submitted)")
+    if result.get("requested_end") is not None:
+        print(
+            f"the --to given ends {result['requested_end']}, after the time of the export: "
+            "the period is cut there, so that no figure is of a period that has not ended"
+        )
     if result["simulated_decisions"]:
         print(
             f"SIMULATED: {number_text(result['simulated_decisions'])} of "

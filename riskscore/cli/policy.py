@@ -30,10 +30,12 @@ from riskscore.cli._time import per_million, seed, share, synthetic_conversation
 from riskscore.evaluation.labels import check_and_align
 from riskscore.evaluation.online_states import online_peaks, online_traffic
 from riskscore.evaluation.policy_check import check_policy
+from riskscore.exceptions import SchemaError
 from riskscore.features import extract_features
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.messages import MessageTable
 from riskscore.io.readers import read_messages
+from riskscore.io.summaries import all_quarantined_text
 from riskscore.model import load_model
 from riskscore.online.checkpoint_values import finite_or_none
 from riskscore.online.options import DEFAULT_IDLE_EXPIRY_S
@@ -203,13 +205,22 @@ def _traffic(args: argparse.Namespace, policy: AlertPolicy | None) -> tuple[Traf
 
 
 def _read(args: argparse.Namespace) -> MessageTable:
-    """The events FILE read whole, as ``riskscore score`` and ``stream`` read it."""
-    return read_messages(
+    """The events FILE read whole, as ``riskscore score`` and ``stream`` read it; refused,
+    with the reasons, when every row was quarantined."""
+    messages = read_messages(
         args.file,
         errors=args.errors,
         max_future_s=args.max_future_s,
         max_room_members=args.max_room_members,
     )
+    quarantined = messages.quarantined
+    if not len(messages) and len(quarantined):
+        raise SchemaError(
+            f"{all_quarantined_text(len(quarantined), quarantined.reason_counts())}: "
+            f"`riskscore score {args.file} --out DIR --errors quarantine` writes each with its "
+            "row and reason to DIR/quarantine.jsonl"
+        )
+    return messages
 
 
 def _tune(args: argparse.Namespace, show: bool) -> dict[str, Any]:

@@ -268,6 +268,11 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
 def render(result: dict[str, Any]) -> None:
     p = result["period"]
     print(f"transparency report {p['start']} to {p['end']} -> {result['out']}")
+    if "requested_end" in p:
+        print(
+            f"the --end given, {p['requested_end']}, is after the time of the report: the "
+            "period is cut there, so that no figure is of a period that has not ended"
+        )
     if result["simulation"]:
         print(result["simulation"])
     n = {

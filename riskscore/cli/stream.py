@@ -27,13 +27,18 @@ from riskscore.cli._stream_input import (
     parse_line,
     utf8_stdin,
 )
+from riskscore.cli._stream_resume import (
+    FINGERPRINT_KEY,
+    LineFingerprint,
+    name_counts,
+    resumed_counts,
+    resumed_lines,
+    stored_fingerprint,
+)
 from riskscore.cli._time import integer
-from riskscore.exceptions import CheckpointError, one_line
+from riskscore.exceptions import one_line
 from riskscore.io.events import (
-    MAX_IGNORED_NAME_CHARS,
-    OTHER_NAMES,
     count_ignored,
-    reported_name,
 )
 from riskscore.io.files import check_own_files
 from riskscore.io.jsonl import (
@@ -43,7 +48,6 @@ from riskscore.io.jsonl import (
     without_byte_order_mark,
 )
 from riskscore.io.private import open_private_append
-from riskscore.io.raw import ONE_WORD_MESSAGE_RE, found_name
 from riskscore.io.schema import EventType
 from riskscore.io.sqlite import unusable_text
 from riskscore.model import RiskModel, load_model
@@ -52,7 +56,6 @@ from riskscore.moderation.intake import MAX_AHEAD_S
 from riskscore.moderation.user_reports import report_of_event
 from riskscore.online import OnlineScorer
 from riskscore.online.lock import claim
-from riskscore.online.persist import count_of
 from riskscore.policy import Alert, AlertPolicy
 
 #: Longest problem message written to stderr per line.
@@ -63,7 +66,8 @@ NAME = "stream"
 HELP = "score JSON-lines events from stdin and write alerts as JSON lines to stdout"
 EXAMPLE = (
     "examples:\n  riskscore stream --model models/mine < events.jsonl > alerts.jsonl\n"
-    "  tail -f events.jsonl | riskscore stream --checkpoint state.sqlite --checkpoint-every 10000\n"
+    "  tail -n +1 -f events.jsonl | riskscore stream --checkpoint state.sqlite "
+    "--checkpoint-every 10000\n"
     "  riskscore stream --policy policies/mine.toml < events.jsonl > alerts.jsonl\n"
     "  riskscore stream --queue queue.sqlite < events.jsonl > alerts.jsonl\n"
     "  riskscore stream --shadow-model models/candidate --shadow-out shadow.jsonl \\\n"
@@ -77,11 +81,13 @@ EXAMPLE = (
     f"{MAX_LINE_CHARS} characters, 'future_timestamp' for an event dated more than\n"
     "--max-future-s ahead of the clock); whatever a line holds, the stream goes on. With\n"
     "--checkpoint, the state is saved every N lines and at end of input; a restarted stream\n"
-    "resumes from FILE and skips the lines it has already processed (feed it the same input\n"
-    "from the start). The policy is not part of a checkpoint: give the same --policy when\n"
-    "resuming. With --queue, each alert is also added to the review queue as it is written,\n"
-    "and each report event as a user report (a child's report comes first in the queue); an\n"
-    "alert or report already queued, as after a re-run of the same input, is not queued again.\n"
+    "resumes from FILE and skips the lines it has already processed: feed it the same input\n"
+    "from the start (it checks them against the checkpoint's SHA-256 of those lines and stops\n"
+    "before applying anything when they differ). The policy is not part of a checkpoint:\n"
+    "give the same --policy when resuming. With --queue, each alert is also added to the\n"
+    "review queue as it is written, and each report event as a user report (a child's report\n"
+    "comes first in the queue); an alert or report already queued, as after a re-run of the\n"
+    "same input, is not queued again.\n"
     "--shadow-model scores a candidate bundle on the same state under the same policy; its\n"
     'alerts (the same fields, with "shadow": true) are appended to --shadow-out, never to\n'
     "stdout nor to --queue."
@@ -138,6 +144,9 @@ class StreamResult:
     #: lines the checkpoint had processed that the input did not hold (a restart fed a
     #: shorter input than before; 0 normally)
     missing: int = 0
+    #: conversations (and group rooms) forgotten in this run after ``--idle-expiry-s`` idle
+    #: by the scorer's clock; with ``--time-source events`` the events move that clock
+    expired: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -203,9 +212,12 @@ def stream_lines(
         raise ValueError(f"--checkpoint-every must be at least 1, got {checkpoint_every}")
     n_lines = n_events = n_rejected = n_alerts = n_reports = 0
     source = "the restored checkpoint" if checkpoint is None else checkpoint
-    rejected_before, reasons = _resumed_counts(scorer.checkpoint_extra, source)
-    ignored = _name_counts(scorer.checkpoint_extra, "ignored_fields", source)
+    rejected_before, reasons = resumed_counts(scorer.checkpoint_extra, source)
+    ignored = name_counts(scorer.checkpoint_extra, "ignored_fields", source)
+    restored_fingerprint = stored_fingerprint(scorer.checkpoint_extra, source)
+    fingerprint = LineFingerprint()  # of the lines processed, kept in each checkpoint
     broadcast_before = scorer.n_broadcast
+    expired_before = scorer.n_expired
 
     open_before = 0 if queue is None else len(queue)
     refused_by_queue = 0
@@ -239,18 +251,18 @@ def stream_lines(
                 shadow_out.write(alert.to_json(shadow=True, line=line) + "\n")
             shadow_out.flush()
 
-    def save(at: int) -> None:
+    def save(at: int, digest: str | None) -> None:
         if checkpoint is not None:
             out.flush()  # alerts before the checkpoint are out before it is committed
-            scorer.checkpoint(
-                checkpoint,
-                extra={
-                    "lines": at,
-                    "rejected": rejected_before + n_rejected,
-                    "reasons": reasons,
-                    "ignored_fields": ignored,
-                },
-            )
+            extra = {
+                "lines": at,
+                "rejected": rejected_before + n_rejected,
+                "reasons": reasons,
+                "ignored_fields": ignored,
+            }
+            if digest is not None:
+                extra[FINGERPRINT_KEY] = digest
+            scorer.checkpoint(checkpoint, extra=extra)
 
     # Every alert an event raised: its own conversation's and those of its adult's
     # other conversations, re-scored when the event changed the adult's account features.
@@ -258,7 +270,11 @@ def stream_lines(
     held_back = 0  # 1: the last line, cut short, left to a resumed stream
     for lineno, line in enumerate(lines, start=1):
         n_lines = lineno
+        raw = line  # as read: the fingerprint's, whatever is made of it below
         if lineno <= skip:
+            fingerprint.add(raw)
+            if lineno == skip:  # before anything is applied
+                fingerprint.check(restored_fingerprint, skip, source)
             continue
         if lineno == 1:  # a byte order mark, as read_messages and the service skip it
             line = without_byte_order_mark(line)
@@ -299,8 +315,10 @@ def stream_lines(
                     n_reports += 1  # given, as alerts are: those refused are counted apart
                     to_queue(partial(queue.add_report, report), lineno)
                 record_shadow(lineno)
+        if not held_back:  # a held-back line is read again, whole, by a resumed stream
+            fingerprint.add(raw)
         if lineno % checkpoint_every == 0:
-            save(lineno - held_back)
+            save(lineno - held_back, fingerprint.hexdigest())
     missing = max(skip - n_lines, 0)
     if missing:
         err.write(
@@ -315,7 +333,8 @@ def stream_lines(
     record_shadow(None)
     # never fewer lines than the state holds: a shorter input must not lower the count, or
     # the next restart would apply the lines between the two counts a second time
-    save(max(n_lines - held_back, skip))
+    digest = restored_fingerprint if missing else fingerprint.hexdigest()
+    save(max(n_lines - held_back, skip), digest)
     return StreamResult(
         lines=n_lines,
         skipped=min(skip, n_lines),
@@ -332,6 +351,7 @@ def stream_lines(
         broadcast=scorer.n_broadcast - broadcast_before,
         ignored_fields=dict(sorted(ignored.items())),
         missing=missing,
+        expired=scorer.n_expired - expired_before,
     )
 
 
@@ -344,60 +364,6 @@ def _report(scorer: OnlineScorer) -> UserReport | None:
     if event is None or event[7] != _REPORT:
         return None
     return report_of_event(scorer, event, scorer.conversation_id_of(event), event[1])
-
-
-def _resumed_counts(extra: dict[str, Any], path: object) -> tuple[int, dict[str, int]]:
-    """Lines rejected before a restart and their reasons, checked (errors name ``path``)."""
-    rejected = count_of(extra.get("rejected", 0), path, "checkpoint extra 'rejected'")
-    return rejected, _name_counts(extra, "reasons", path)
-
-
-def _name_counts(extra: dict[str, Any], key: str, path: object) -> dict[str, int]:
-    """Counts by name kept in a checkpoint's extra (rejection reasons, ignored fields),
-    checked."""
-    counts = extra.get(key, {})
-    if not isinstance(counts, dict) or not all(isinstance(k, str) for k in counts):
-        raise CheckpointError(f"{path}: checkpoint extra {key!r} must map names to counts >= 0")
-    out: dict[str, int] = {}
-    for name, n in counts.items():
-        count = count_of(n, path, f"checkpoint extra {key!r}: the count of {found_name(name)}")
-        if name != OTHER_NAMES and not reported_name(name):  # as count_ignored keeps names
-            if not reported_name(ONE_WORD_MESSAGE_RE.sub("x", name)):
-                raise CheckpointError(
-                    f"{path}: checkpoint extra {key!r} holds a name of {len(name)} characters "
-                    f"that riskscore stream never keeps (over {MAX_IGNORED_NAME_CHARS} "
-                    "characters, not printable, or a sentence, which may be message content; "
-                    "not shown)"
-                )
-            name = OTHER_NAMES  # kept by name before such scripts were read as text
-        out[name] = out.get(name, 0) + count
-    return out
-
-
-def _resumed_lines(scorer: OnlineScorer, path: object) -> int:
-    """The input lines a checkpoint had processed, checked against the state it holds: each
-    event applied or set aside took a line, and so did each rejected line. A count below
-    that (or none, in a checkpoint of events written by the API or ``riskscore serve``)
-    would apply lines a second time."""
-    extra = scorer.checkpoint_extra
-    held = scorer.n_events + scorer.n_broadcast
-    if "lines" not in extra:
-        if held:
-            raise CheckpointError(
-                f"{path}: holds {held} events but no count of input lines (extra 'lines'): "
-                "not a checkpoint of riskscore stream, whose restart skips the lines already "
-                "processed; give a new --checkpoint file"
-            )
-        return 0
-    lines = count_of(extra["lines"], path, "checkpoint extra 'lines'")
-    rejected, _ = _resumed_counts(extra, path)
-    if lines < held + rejected:
-        raise CheckpointError(
-            f"{path}: checkpoint extra 'lines' is {lines}, fewer than the lines its state "
-            f"took ({held} events and {rejected} rejected lines): the lines after it would "
-            "be applied a second time; give a new --checkpoint file"
-        )
-    return lines
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
@@ -440,7 +406,7 @@ def _run(
         queue.max_ahead_s = max(scorer.max_future_s, MAX_AHEAD_S)
     skip = 0
     if resumed:
-        skip = _resumed_lines(scorer, args.checkpoint)
+        skip = resumed_lines(scorer, args.checkpoint)
         print(
             f"riskscore stream: resuming from {args.checkpoint} after input line {skip}",
             file=sys.stderr,
@@ -487,6 +453,13 @@ def render(result: dict[str, Any]) -> None:
         print(
             f"riskscore stream: input ended {plural(s['missing'], 'line')} before the "
             "checkpoint's count of lines processed: those lines were not fed again",
+            file=sys.stderr,
+        )
+    if s["expired"]:
+        print(
+            f"riskscore stream: {plural(s['expired'], 'conversation')} idle for longer than "
+            "--idle-expiry-s by the scorer's clock forgotten (their state dropped; a later "
+            "event starts afresh)",
             file=sys.stderr,
         )
     if s["ignored_fields"]:

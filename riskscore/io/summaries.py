@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from riskscore._words import plural
 
-__all__ = ["GroupSummary", "Quarantine"]
+__all__ = ["GroupSummary", "Quarantine", "all_quarantined_text"]
 
 IntArray = npt.NDArray[np.int64]
 
@@ -60,6 +60,14 @@ class Quarantine:
         for col in self.column:
             out[col] = out.get(col, 0) + 1
         return out
+
+    def reason_counts(self) -> dict[str, int]:
+        """Number of refused rows per ``"column: reason"``, most frequent first."""
+        out: dict[str, int] = {}
+        for col, why in zip(self.column, self.reason, strict=True):
+            key = f"{col}: {why}"
+            out[key] = out.get(key, 0) + 1
+        return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
 
     def to_records(self) -> list[dict[str, object]]:
         """One dict per refused row, for logs or a JSON report: ``row``, ``line`` (None
@@ -137,3 +145,10 @@ class GroupSummary:
                 "broadcasts (not conversations)"
             )
         return lines
+
+
+def all_quarantined_text(n_rows: int, reason_counts: dict[str, int]) -> str:
+    """What a command says when every row of its input was quarantined: nothing is left to
+    score or tune on (one wording for ``riskscore score``, ``policy tune`` and the rest)."""
+    counts = "; ".join(f"{n} {why}" for why, n in reason_counts.items())
+    return f"every row was quarantined ({plural(n_rows, 'row')}: {counts}); nothing left"

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -52,6 +53,7 @@ __all__ = [
     "check_name",
     "check_period",
     "check_platform",
+    "closed_end",
     "parse_token",
     "youngest_child_age",
 ]
@@ -165,6 +167,32 @@ def check_period(start: int, end: int) -> None:
             f"period {_when(start)} to {_when(end)} is outside the times a queue holds: "
             f"from 1970-01-01 (0) to before year 10000 ({MAX_EPOCH_S})"
         )
+
+
+def closed_end(start: int | None, end: int, as_of: int | None = None) -> int:
+    """The end of the part of a reporting period ``[start, end)`` that has passed at
+    ``as_of`` (epoch seconds; default: now, to the next whole second, so that whatever
+    happened before is in it): ``end``, or ``as_of`` when the period has not ended, since
+    its figures would still change (a report of a closed period is the same whenever it is
+    made). A period that starts after ``as_of`` is refused: nothing in it has happened.
+
+    Examples
+    --------
+    >>> closed_end(1_767_225_600, 1_769_904_000, as_of=1_767_657_600)  # asked on Jan 5th
+    1767657600
+    >>> closed_end(1_767_225_600, 1_769_904_000, as_of=1_772_323_200)
+    1769904000
+    """
+    if as_of is None:
+        as_of = math.ceil(time.time())
+    elif isinstance(as_of, bool) or not isinstance(as_of, (int, np.integer)):
+        raise ValueError(f"as_of must be epoch seconds (an int), got {as_of!r}")
+    if start is not None and start >= as_of:
+        raise ValueError(
+            f"period start {_when(start)} is not before the time of the report "
+            f"{_when(int(as_of))}: nothing in the period has happened yet"
+        )
+    return min(end, int(as_of))
 
 
 def _when(epoch: int) -> str:

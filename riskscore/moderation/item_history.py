@@ -43,12 +43,11 @@ import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
-from riskscore.io.raw import show
 from riskscore.io.schema import CHANNEL_NAMES
 from riskscore.moderation.cases import QueueError, QueueItem
 from riskscore.moderation.intake import most_private
 from riskscore.moderation.queue_db import is_simulated
-from riskscore.moderation.queue_rows import CHANGED_OUTSIDE, audit_detail
+from riskscore.moderation.queue_rows import CHANGED_OUTSIDE, audit_detail, stored_text
 
 __all__ = ["CHANNEL_NOTES", "items_at", "with_received"]
 
@@ -131,8 +130,10 @@ def items_at(
     for item_id, entry_id, channel in con.execute(kept_then):
         if type(entry_id) is not int or not (channel is None or channel in CHANNEL_NAMES):
             raise QueueError(
-                f"review queue item {show(item_id)}: its channel at the upgrade to schema "
-                f"version 4 is {show(channel)} after entry {show(entry_id)}, not as riskscore "
+                f"review queue item {stored_text('item_id', item_id)}: its channel at the "
+                "upgrade to schema "
+                f"version 4 is {stored_text('channel', channel)} after entry "
+                f"{stored_text('entry_id', entry_id)}, not as riskscore "
                 f"writes it ({CHANGED_OUTSIDE})"
             )
         baseline[int(item_id)] = (entry_id, channel)
@@ -213,6 +214,7 @@ def _risk(signal: _Signal) -> float:
 
 def _bad(entry_id: int, name: str, value: Any) -> QueueError:
     return QueueError(
-        f"review queue audit entry {entry_id}: the signal's {name} is {show(value)}, not one "
+        f"review queue audit entry {entry_id}: the signal's {name} is "
+        f"{stored_text(name, value)}, not one "
         f"riskscore writes ({CHANGED_OUTSIDE})"
     )

@@ -41,10 +41,10 @@ from typing import Any, TypeVar
 import riskscore.io.sqlite as sqlite
 from riskscore.io.files import real_path
 from riskscore.io.json_lines import json_loads
-from riskscore.io.raw import as_python_value, show
+from riskscore.io.raw import as_python_value
 from riskscore.io.sqlite import retry
 from riskscore.moderation.cases import QueueError
-from riskscore.moderation.queue_rows import audit_detail
+from riskscore.moderation.queue_rows import audit_detail, stored_text
 from riskscore.policy import Alert
 
 T = TypeVar("T")
@@ -223,9 +223,9 @@ def check_is_queue(path: Path) -> None:
     simulated = meta.get("simulated")
     if simulated is not None and simulated not in ("0", "1"):  # read as real otherwise
         raise QueueError(
-            f"{path}: review queue meta 'simulated' is {show(simulated)}, not '0' (a queue of "
-            "real decisions) or '1' (one made in simulation); it was left unchanged: the file "
-            "was changed outside riskscore"
+            f"{path}: review queue meta 'simulated' is {stored_text('simulated', simulated)}, "
+            "not '0' (a queue of real decisions) or '1' (one made in simulation); it was left "
+            "unchanged: the file was changed outside riskscore"
         )
     version = meta.get("schema_version")
     if version is not None and version not in (*OLDER_VERSIONS, str(SCHEMA_VERSION)):

@@ -18,7 +18,7 @@ from typing import Any, TypeGuard
 from riskscore._checks import is_real
 from riskscore.io.ids import stored_id_problem
 from riskscore.io.json_lines import json_loads
-from riskscore.io.raw import show
+from riskscore.io.raw import show, shown
 from riskscore.io.schema import (
     CHANNEL_NAMES,
     MAX_AGE,
@@ -50,10 +50,20 @@ __all__ = [
     "log_row",
     "stored_id",
     "stored_id_form",
+    "stored_text",
 ]
 
 #: Why a value no riskscore writes is in the file.
 CHANGED_OUTSIDE = "the file was changed outside riskscore"
+
+
+def stored_text(column: str, value: object) -> str:
+    """A value read from a queue file, as an error about it quotes it: never text that may
+    be message content (a sentence written into the file by hand), as the readers of events
+    never quote it (:func:`riskscore.io.raw.shown`)."""
+    return show(shown(column, value))
+
+
 #: Why the times or the decision of an item contradict each other: riskscore before this
 #: check let a decision be dated before its alert arrived (a replayed alert dated ahead).
 OUT_OF_ORDER = (
@@ -88,7 +98,8 @@ def audit_detail(entry_id: object, text: object) -> dict[str, Any]:
         value = None
     if not isinstance(value, dict):
         raise QueueError(
-            f"review queue audit entry {entry_id}: column 'detail' is {show(text)}, expected "
+            f"review queue audit entry {entry_id}: column 'detail' is "
+            f"{stored_text('detail', text)}, expected "
             f"a JSON object ({CHANGED_OUTSIDE})"
         )
     return value
@@ -104,7 +115,7 @@ def item_from_row(r: sqlite3.Row) -> QueueItem:
     """
     item_id = r["item_id"]
     if type(item_id) is not int:
-        raise QueueError(f"review queue item id {show(item_id)} is not an int")
+        raise QueueError(f"review queue item id {stored_text('item_id', item_id)} is not an int")
     row = _StoredRow(r, item_id)
     _check_values(row)
     created_at, updated_at, reviewed_at, decided_at, decided_by = _times_in_order(row)
@@ -150,7 +161,7 @@ class _StoredRow:
     def refuse(self, column: str, expected: str, why: str = CHANGED_OUTSIDE) -> QueueError:
         return QueueError(
             f"review queue {self.what} {self.item_id}: column {column!r} is "
-            f"{show(self.r[column])}, expected {expected} ({why})"
+            f"{stored_text(column, self.r[column])}, expected {expected} ({why})"
         )
 
     def stored_id(self, column: str) -> Any:
@@ -193,7 +204,9 @@ def audit_entry_from_row(r: sqlite3.Row) -> AuditEntry:
     and the value, never read as another value or passed on to the console."""
     entry_id = r["entry_id"]
     if type(entry_id) is not int:
-        raise QueueError(f"review queue audit entry id {show(entry_id)} is not an int")
+        raise QueueError(
+            f"review queue audit entry id {stored_text('entry_id', entry_id)} is not an int"
+        )
     row = _StoredRow(r, entry_id, "audit entry")
     at = row.epoch("at")
     assert at is not None
@@ -289,7 +302,8 @@ def _check_values(row: _StoredRow) -> None:
             "concerns_child",
             f"{int(child)} for {'an alert' if r['kind'] == 'alert' else 'a user report'} "
             f"with child_age "
-            f"{show(r['child_age'])} (1 only for a user report whose reporter declared an "
+            f"{stored_text('child_age', r['child_age'])} (1 only for a user report whose "
+            "reporter declared an "
             f"age under {MINOR_AGE:g})",
         )
     n_signals = r["n_signals"]
@@ -348,7 +362,8 @@ def _decision_id(r: sqlite3.Row, item_id: int, status: str) -> int | None:
         return decision
     raise QueueError(
         f"review queue audit entry {r['audit_id']}: the decision of item {item_id} is "
-        f"{show(decision)}, expected the smallest item id it decided, from 1 to {item_id} "
+        f"{stored_text('decision', decision)}, expected the smallest item id it decided, "
+        f"from 1 to {item_id} "
         f"({CHANGED_OUTSIDE})"
     )
 

@@ -35,7 +35,7 @@ from riskscore.io.schema import CHANNEL_NAMES
 from riskscore.io.staging import staged_outputs
 from riskscore.keys import check_key, check_pseudonym_key
 from riskscore.model.drift import DriftReport
-from riskscore.moderation.cases import QueueItem, check_period, check_platform
+from riskscore.moderation.cases import QueueItem, check_period, check_platform, closed_end
 from riskscore.moderation.disclosure import (
     DEFAULT_MIN_CELL,
     check_disjoint,
@@ -168,6 +168,7 @@ def transparency_report(
     drift: DriftReport | None = None,
     min_cell: int = DEFAULT_MIN_CELL,
     published: Sequence[tuple[int, int]] = (),
+    as_of: int | None = None,
 ) -> TransparencyReport:
     """Count what came into the review queue in ``period`` and how it was dealt with.
 
@@ -210,6 +211,11 @@ def transparency_report(
         overlaps one of them (or equals it) is refused
         (:func:`~riskscore.moderation.disclosure.check_disjoint`), since the difference of
         two overlapping reports escapes the control of each.
+    as_of : int, optional
+        The time of the report, epoch seconds (default: now). A ``period`` that ends
+        after it has not ended, and its figures would change: it is cut at ``as_of``, and
+        the report says so (``period["requested_end"]``, every rendering). A period that
+        starts after it is refused: nothing in it has happened.
 
     Returns
     -------
@@ -246,6 +252,8 @@ def transparency_report(
     >>> q.close()
     """
     start, end = _period(period)
+    requested_end = end
+    end = closed_end(start, end, as_of)
     check_disjoint((start, end), [_period(p) for p in published])
     # a slice [:-1] would list every case but the last; 2.5 or True are no count
     if not (type(max_listed_cases) is int and max_listed_cases >= 0):
@@ -268,7 +276,13 @@ def transparency_report(
     data: dict[str, Any] = {
         "report_format": REPORT_FORMAT,
         "platform": platform,
-        "period": {"start": _iso(start), "end": _iso(end), "start_epoch": start, "end_epoch": end},
+        "period": {
+            "start": _iso(start),
+            "end": _iso(end),
+            "start_epoch": start,
+            "end_epoch": end,
+            **({"requested_end": _iso(requested_end)} if requested_end != end else {}),
+        },
         "simulated": simulation["simulated_queue"] or simulation["decision_times"] != "measured",
         "simulation": simulation,
         "alerts_raised": len(alerts),

@@ -265,7 +265,18 @@ def _header(d: dict[str, Any], text: Callable[[str], str] = str) -> tuple[str, s
     platform = d["platform"]
     title = "Child-safety transparency report" + (f": {text(platform)}" if platform else "")
     period = f"Period: {d['period']['start']} to {d['period']['end']} (UTC, end excluded)."
-    return title, f"{period} {received_note(d)}"
+    return title, f"{period}{_cut_note(d['period'])} {received_note(d)}"
+
+
+def _cut_note(period: dict[str, Any]) -> str:
+    """What a period cut at the time of the report says (nothing for a closed period)."""
+    requested = period.get("requested_end")
+    if requested is None:
+        return ""
+    return (
+        f" The period asked for ends {requested}, after the time of this report: it is cut "
+        "there, so that no figure is of a period that has not ended."
+    )
 
 
 def _md_n(value: int | None) -> str:

@@ -8,7 +8,7 @@ from riskscore.io.timestamps import iso_utc
 from riskscore.moderation import QueueItem
 from riskscore.regulatory._cases import ExportFilter
 
-__all__ = ["period_text"]
+__all__ = ["instant_text", "period_text"]
 
 
 def period_text(f: ExportFilter, items: Sequence[QueueItem]) -> str:
@@ -21,7 +21,7 @@ def period_text(f: ExportFilter, items: Sequence[QueueItem]) -> str:
     name a day it does not cover."""
     sides = (f.start, f.end)
     if any(t is not None and t % 86_400 for t in sides):
-        return "/".join(".." if t is None else _instant(t) for t in sides)
+        return "/".join(".." if t is None else instant_text(t) for t in sides)
     given = [t for t in (f.start, None if f.end is None else f.end - 1) if t is not None]
     # the times by which items are counted: received (an alert on old events queued today
     # is of today) and decided
@@ -33,6 +33,6 @@ def period_text(f: ExportFilter, items: Sequence[QueueItem]) -> str:
     return f"{iso_utc(start)[:10]}/{iso_utc(end)[:10]}"
 
 
-def _instant(epoch: int) -> str:
+def instant_text(epoch: int) -> str:
     """``2026-01-31T23:00:00Z``: epoch seconds in UTC, to the second."""
     return iso_utc(epoch).replace("+00:00", "Z")

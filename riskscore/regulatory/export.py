@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -11,9 +12,10 @@ from typing import Any
 from riskscore.exceptions import RiskscoreError
 from riskscore.keys import check_pseudonym_key
 from riskscore.moderation import QueueItem, ReviewQueue
-from riskscore.moderation.cases import check_platform
+from riskscore.moderation.cases import check_platform, closed_end
 from riskscore.policy import AlertPolicy
 from riskscore.regulatory._cases import ExportFilter, decided_cases
+from riskscore.regulatory._period import instant_text
 from riskscore.regulatory.dsa import StatementSettings, statements_of_reasons, write_statements
 from riskscore.regulatory.eu_templates import quantitative_template, write_templates
 from riskscore.regulatory.ncmec import cybertipline_drafts, write_drafts
@@ -38,6 +40,7 @@ def export_all(
     platform: str = "",
     settings: StatementSettings | None = None,
     policy: AlertPolicy | None = None,
+    as_of: int | None = None,
 ) -> dict[str, Any]:
     """Write every regulatory output for one period under ``out_dir``.
 
@@ -63,6 +66,10 @@ def export_all(
         Restrictions and grounds per outcome (statements and templates).
     policy : AlertPolicy, optional
         Quoted in the qualitative draft; the queue's policy by default.
+    as_of : int, optional
+        The time of the export, epoch seconds (default: now). A period that ends after it
+        has not ended: it is cut there (:func:`~riskscore.moderation.cases.closed_end`),
+        and ``requested_end`` in the result keeps the end asked for.
 
     Returns
     -------
@@ -88,6 +95,9 @@ def export_all(
         if os.path.lexists(out / name):  # a link to nothing too: the move would fail
             raise _exists(out / name)
     f = export_filter or ExportFilter()
+    requested_end = f.end
+    if f.end is not None:  # a period not yet ended is cut at the time of the export
+        f = dataclasses.replace(f, end=closed_end(f.start, f.end, as_of))
     s = settings or StatementSettings()
     items = queue.items(received=True)  # placed in a period as by the transparency report
     _check_band_filter(f, policy or queue.policy, items)
@@ -137,6 +147,9 @@ def export_all(
         "decisions": len(cases),
         "simulated_decisions": sum(any(i.item_id in simulated for i in c.items) for c in cases),
         "files": sorted(files),
+        "requested_end": (
+            None if requested_end is None or requested_end == f.end else instant_text(requested_end)
+        ),
     }
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Final, TypeVar
 
 import anyio
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -158,6 +158,12 @@ async def _read_body(request: Request, limit: int, timeout_s: float) -> bytes:
     return b"".join(chunks)
 
 
+#: Headers of a batch that must come at most once: with two ``Idempotency-Key`` headers
+#: the second was ignored, so a retry under it was applied again; with two ``Content-Type``
+#: headers the first decided how the body was read.
+_ONCE_HEADERS: Final = ("Idempotency-Key", "Content-Type", "Content-Encoding")
+
+
 @router.post(
     "/v1/events",
     summary="Score one event or a batch (JSON object, JSON array, or JSON lines)",
@@ -175,6 +181,12 @@ async def post_events(request: Request) -> JSONResponse:
     config = request.app.state.config
     body = await _read_body(request, config.max_body_bytes, config.body_timeout_s)
     headers = request.headers
+    for name in _ONCE_HEADERS:  # which one counts would be a guess: a retry applied twice
+        if len(headers.getlist(name)) > 1:
+            refused = refused_request(
+                f"the {name} header came more than once; nothing was applied: send it once"
+            )
+            return _RiskscoreJSON(refused.body, status_code=refused.status)
     key = headers.get("idempotency-key")
     # HTTP hands the header's bytes over as Latin-1: read as UTF-8, the key is echoed in
     # `batch_id` as the client wrote it (`é`, not `Ã©`); bytes that are not UTF-8 are no key
