@@ -103,6 +103,23 @@ def test_warmup_reports_what_it_ran(capsys: pytest.CaptureFixture[str]) -> None:
     assert "kernels compiled or loaded from numba's cache" in capsys.readouterr().out
 
 
+def test_warmup_says_a_numba_cache_dir_it_cannot_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was (found by a hostile review): a NUMBA_CACHE_DIR that is a file (or empty, or
+    under /proc) was passed over in silence, the kernels cached elsewhere."""
+    setting = tmp_path / "a-file"
+    setting.write_text("")
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(setting))
+    assert main(["warmup", "--processes", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["numba_cache_dir_unused"] == str(setting)
+    assert main(["warmup", "--processes", "1"]) == 0
+    assert f"NUMBA_CACHE_DIR={str(setting)!r} is not used" in capsys.readouterr().out
+    monkeypatch.delenv("NUMBA_CACHE_DIR")
+    assert main(["warmup", "--processes", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["numba_cache_dir_unused"] is None
+
+
 @pytest.mark.parametrize("processes", [0, 3, True])
 def test_warm_up_refuses_other_process_counts(processes: int) -> None:
     with pytest.raises(ValueError, match="processes must be 1 or 2"):

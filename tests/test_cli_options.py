@@ -197,7 +197,6 @@ def test_numbers_out_of_range_are_refused_while_parsing(
     ("args", "message"),
     [
         (["stream", "--max-conversations", "0"], "--max-conversations must be an integer from 1"),
-        (["generate", "--conversations", "9", "--days", "1", "--out", "OUT"], "--days must be"),
         (["generate", "--conversations", "9", "--adults", "1", "--out", "OUT"], "--adults must"),
         (
             ["generate", "--conversations", "9", "--label-noise", "2", "--out", "OUT"],

@@ -130,3 +130,25 @@ def test_compare_counts_conversations_alerted_not_alert_lines(
     assert main(["compare", "--shadow-alerts", str(shadow), "--alerts", str(production)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[:2] == ["A production: 1 conversation alerted", "B shadow: 2 conversations alerted"]
+
+
+def test_compare_json_keeps_the_type_of_each_example_id(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was (found by a hostile review): ``"gained_examples": ["7"]`` and ``"lost_examples":
+    ["7"]`` for the conversation "7" gained and the conversation 7 lost, two ids the file
+    wrote as one, as if one conversation were both gained and lost."""
+    for name, ids in {"alerts.jsonl": [7, "x1"], "shadow.jsonl": ["7", "x1"]}.items():
+        (tmp_path / name).write_text(
+            "".join(
+                rs.Alert(c, "a", "k", 12.0, "under 13", 0.9, rs.Tier.REVIEW).to_json() + "\n"
+                for c in ids
+            )
+        )
+    argv = ["compare", "--alerts", str(tmp_path / "alerts.jsonl")]
+    argv += ["--shadow-alerts", str(tmp_path / "shadow.jsonl"), "--json"]
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out.splitlines()[-1])
+    comparison = result.get("comparison", result)
+    assert comparison["gained_examples"] == ["7"]
+    assert comparison["lost_examples"] == [7]

@@ -84,6 +84,26 @@ def test_decisions_about_conversations_missing_from_the_events_are_refused(
         learn_from_decisions(other.messages, path, rs.load_model())
 
 
+def test_decisions_matched_with_another_data_sets_conversations_are_refused(
+    month: tuple[Path, rs.synthetic.SyntheticData], tmp_path: Path
+) -> None:
+    """Was (found by a hostile review): decisions were matched with conversations by id
+    alone, and ids 0, 1, 2 ... recur in every data set, so another seed's events (as many
+    conversations) took this queue's decisions as labels: `train --from-queue` wrote a
+    bundle and `compare --queue` counted matches, exit 0."""
+    path, _ = month
+    other = rs.synthetic.generate(
+        MONTH["n_conversations"], prevalence=0.05, seed=5, days=MONTH["days"]
+    )
+    with pytest.raises(SchemaError, match="between other accounts in the events than in"):
+        learn_from_decisions(other.messages, path, rs.load_model())
+    events = rs.write_messages(other.messages, tmp_path / "other.parquet")
+    argv = ["train", "--from-queue", str(path), "--events", str(events)]
+    assert main([*argv, "--out", str(tmp_path / "x")]) == 2
+    compare = ["compare", "default", "default", "--events", str(events), "--queue", str(path)]
+    assert main([*compare, "--out", str(tmp_path / "cmp")]) == 2
+
+
 def test_train_from_queue_writes_a_bundle_with_its_label_source(
     month: tuple[Path, rs.synthetic.SyntheticData], tmp_path: Path
 ) -> None:

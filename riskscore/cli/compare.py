@@ -172,7 +172,9 @@ def _bundles(
         messages = read_messages(args.events, max_future_s=args.max_future_s)
         features = extract_features(messages)
     if labels is not None:  # a room's case under its pair's id, as batch names it
-        labels = labels.on(given_conversation_ids(features.conversation_id))
+        given = given_conversation_ids(features.conversation_id)
+        labels = labels.on(given)
+        labels.check_accounts(given, features.adult_id.tolist(), features.child_id.tolist())
     comparison = compare_models(
         a,
         b,

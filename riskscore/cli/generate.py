@@ -9,6 +9,7 @@ from typing import Any
 from tqdm import tqdm
 
 from riskscore._checks import MAX_SYNTHETIC_CONVERSATIONS
+from riskscore._units import DAY_S
 from riskscore.cli._paths import check_out_dir, output_path
 from riskscore.cli._time import (
     integer,
@@ -19,9 +20,10 @@ from riskscore.cli._time import (
     whole_number,
 )
 from riskscore.io.arrow import TABLE_FORMATS
+from riskscore.io.schema import MAX_TIMESTAMP
 from riskscore.io.staging import staged_outputs
 from riskscore.io.time_order import write_in_time_order
-from riskscore.synthetic import generate_parquet
+from riskscore.synthetic import DEFAULT_START, generate_parquet
 
 #: Most conversations generated at once (a chunk's memory grows with it: 1.3 GB at 100,000).
 MAX_CHUNK_CONVERSATIONS = 1_000_000
@@ -40,6 +42,10 @@ line, as `riskscore stream` reads them; sorted in buckets of about 2 million eve
 spilled beside the output and removed). DIR holds one data set: an events file of
 another format from an earlier run is removed, as the new labels would not match it.
 The generative model is described in docs/synthetic.md."""
+
+
+#: The longest period ``generate`` can date from its start (2026-01-01): events end before 2200.
+_MAX_DAYS = (MAX_TIMESTAMP - DEFAULT_START) // DAY_S
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -76,7 +82,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=0.15,
         help="share of accounts of unknown age, 0 to 1",
     )
-    parser.add_argument("--days", type=integer, default=30, help="length of the period, in days")
+    parser.add_argument(
+        "--days",
+        type=whole_number(2, _MAX_DAYS),
+        default=30,
+        help=f"length of the period, in days (2 to {_MAX_DAYS:,}: from 2026-01-01 to before 2200)",
+    )
     parser.add_argument(
         "--chunk-conversations",
         type=whole_number(1, MAX_CHUNK_CONVERSATIONS),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 from typing import Any
 
 from riskscore._words import number_text
@@ -52,7 +54,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     done = warm_up(args.processes)
     cache = None if done.cache is None else str(done.cache)
-    return {"seconds": round(done.seconds, 3), "events": done.events, "cache": cache}
+    # a NUMBA_CACHE_DIR set but not used (it cannot be written: an image's volume not
+    # mounted, a file, an empty value) is said, not passed over in silence
+    setting = os.environ.get("NUMBA_CACHE_DIR")
+    unused = (
+        setting
+        if setting is not None and (done.cache is None or not _same(setting, done.cache))
+        else None
+    )
+    return {
+        "seconds": round(done.seconds, 3),
+        "events": done.events,
+        "cache": cache,
+        "numba_cache_dir_unused": unused,
+    }
+
+
+def _same(setting: str, cache: Path) -> bool:
+    return bool(setting) and os.path.realpath(setting) == os.path.realpath(cache)
 
 
 def render(result: dict[str, Any]) -> None:
@@ -61,3 +80,8 @@ def render(result: dict[str, Any]) -> None:
         f"({number_text(result['events'])} synthetic events through the batch and online paths), "
         + (NOT_CACHED if result["cache"] is None else f"cached in {result['cache']}")
     )
+    if result.get("numba_cache_dir_unused") is not None:
+        print(
+            f"NUMBA_CACHE_DIR={result['numba_cache_dir_unused']!r} is not used: it is no "
+            "directory this process can write"
+        )

@@ -37,6 +37,7 @@ from riskscore.evaluation.records import jsonable
 from riskscore.evaluation.slices import interval_replicates
 from riskscore.features import FeatureTable
 from riskscore.io.given_ids import given_conversation_ids
+from riskscore.io.raw import as_python_value
 from riskscore.model import RiskModel
 from riskscore.model.bundle import MANIFEST
 from riskscore.policy import AlertPolicy, alert_changes
@@ -108,8 +109,9 @@ class ModelComparison:
             "alerts": {"a": self.alerts[0], "b": self.alerts[1]},
             "alerts_gained_by_b": len(self.gained),
             "alerts_lost_by_b": len(self.lost),
-            "gained_examples": [str(c) for c in self.gained[:_LISTED]],
-            "lost_examples": [str(c) for c in self.lost[:_LISTED]],
+            # ids keep their type: the conversation 7 and the conversation "7" are two
+            "gained_examples": [as_python_value(c) for c in self.gained[:_LISTED]],
+            "lost_examples": [as_python_value(c) for c in self.lost[:_LISTED]],
             "differences_b_minus_a": jsonable(self.differences),
             "n_grooming_adults": self.n_grooming_adults,
             "decisions": self.decisions,

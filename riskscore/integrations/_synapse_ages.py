@@ -364,8 +364,9 @@ def _import(target: str) -> LookupFn:
     module_name, _, attr = target.partition(":")
     try:
         fn = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError, ValueError, TypeError) as exc:  # ":" or ".x:f"
-        raise SynapseConfigError(f"cannot import {target!r}: {exc}", ("ages", "callable")) from None
+    except Exception as exc:  # ":" or ".x:f", and whatever the module raises on import
+        message = f"cannot import {target!r}: {type(exc).__name__}: {exc}"
+        raise SynapseConfigError(message, ("ages", "callable")) from None
     if not callable(fn):
         raise SynapseConfigError(f"{target!r} is not callable", ("ages", "callable"))
     return fn  # type: ignore[no-any-return]

@@ -170,9 +170,12 @@ def _unknown(raw: Mapping[str, Any], allowed: frozenset[str], path: tuple[str, .
 
 
 def _path(value: Any, path: tuple[str, ...]) -> Path:
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str) or not value.strip() or "\0" in value:  # no path holds NUL
         raise SynapseConfigError(f"expected a file system path, found {show(value)}", path)
-    return Path(value).expanduser()
+    try:
+        return Path(value).expanduser()
+    except RuntimeError:  # "~nosuchuser/x"
+        raise SynapseConfigError(f"{value!r} names the home of no user", path) from None
 
 
 def _number(
@@ -428,6 +431,7 @@ def _check_files(kwargs: Mapping[str, Any]) -> None:
         Path(os.path.realpath(state / name)): f"the module's {name} in state_dir"
         for name in (CHECKPOINT_NAME, ROOMS_NAME)
     }
+    seen[Path(os.path.realpath(state))] = "state_dir"  # a directory once the module starts
     for key, path in _FILES:
         file = kwargs.get(key)
         if file is None:

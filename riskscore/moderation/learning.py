@@ -82,6 +82,9 @@ class DecisionLabels:
         Each labelled conversation's other ids, by its items' two accounts
         (:func:`~riskscore.io.pair_ids.conversation_aliases`): a room's id while it held
         two accounts, then its pair's; see :meth:`on`.
+    accounts : mapping
+        Each labelled conversation's accounts as its items name them (as text), checked
+        against the events by :meth:`check_accounts`.
     """
 
     positive: frozenset[Any]
@@ -89,6 +92,7 @@ class DecisionLabels:
     excluded: frozenset[Any]
     from_reports: frozenset[Any]
     aliases: Mapping[Any, frozenset[Any]] = field(default_factory=dict, hash=False)
+    accounts: Mapping[Any, frozenset[str]] = field(default_factory=dict, hash=False)
 
     def on(self, conversations: Collection[Any]) -> DecisionLabels:
         """The labels with each id that is none of ``conversations`` (ids as the queue
@@ -112,17 +116,53 @@ class DecisionLabels:
         """
         known = set(conversations)
 
+        def to(c: Any) -> Any:
+            return c if c in known else next((a for a in self._aliases(c) if a in known), c)
+
         def moved(ids: frozenset[Any]) -> frozenset[Any]:
-            return frozenset(
-                c if c in known else next((a for a in self._aliases(c) if a in known), c)
-                for c in ids
-            )
+            return frozenset(to(c) for c in ids)
 
         positive = moved(self.positive)
         excluded = moved(self.excluded) - positive
         negative = moved(self.negative) - positive - excluded
         from_reports = moved(self.from_reports) & (positive | negative)
-        return DecisionLabels(positive, negative, excluded, from_reports, self.aliases)
+        accounts: dict[Any, frozenset[str]] = {}
+        for c, names in self.accounts.items():
+            accounts[to(c)] = accounts.get(to(c), frozenset()) | names
+        return DecisionLabels(positive, negative, excluded, from_reports, self.aliases, accounts)
+
+    def check_accounts(
+        self,
+        conversation_ids: Collection[Any],
+        adult_ids: Collection[Any],
+        child_ids: Collection[Any],
+    ) -> None:
+        """Refuse events whose conversations are not those the decisions were made on:
+        a labelled conversation (by its id as the queue files it, after :meth:`on`) whose
+        items name an account that takes no part in it there (``adult_ids`` and
+        ``child_ids``: its two accounts, per id of ``conversation_ids``). Ids such as
+        0, 1, 2 ... recur in every data set; matched by id alone, another period's or
+        another platform's events took the decisions as their labels, in silence.
+
+        Raises
+        ------
+        SchemaError
+            Naming how many conversations differ and up to three of them.
+        """
+        differ = []
+        for c, a, b in zip(conversation_ids, adult_ids, child_ids, strict=True):
+            named = self.accounts.get(c)
+            if named is not None and not named <= {str(a), str(b)}:
+                differ.append((c, sorted(named), sorted({str(a), str(b)})))
+        if differ:
+            c, queued, events = differ[0]
+            raise SchemaError(
+                f"{len(differ)} decided conversation(s) are between other accounts in the "
+                f"events than in the review queue (e.g. conversation {shown_id(c)}: "
+                f"{' and '.join(queued)} in the queue, {' and '.join(events)} in the events): "
+                "these are not the events the decisions were made on; pass the events of the "
+                "period and platform the queue covers"
+            )
 
     def _aliases(self, conversation: Any) -> list[Any]:
         aliases = sorted(self.aliases.get(conversation, ()), key=repr)  # one order, every run
@@ -156,6 +196,7 @@ def labels_from_queue(queue: ReviewQueue, *, since: int | None = None) -> Decisi
     status: dict[Any, set[str]] = {}
     reported: set[Any] = set()
     aliases: dict[Any, set[Any]] = {}
+    accounts: dict[Any, set[str]] = {}
     for item in queue.items():
         if item.conversation_id is None:
             continue
@@ -164,6 +205,9 @@ def labels_from_queue(queue: ReviewQueue, *, since: int | None = None) -> Decisi
         status.setdefault(item.conversation_id, set()).add(item.status)
         others = conversation_aliases(item.conversation_id, item.adult_id, item.child_id)
         aliases.setdefault(item.conversation_id, set()).update(others)
+        accounts.setdefault(item.conversation_id, set()).update(
+            str(a) for a in (item.adult_id, item.child_id) if a is not None
+        )
         if item.kind != "alert":
             reported.add(item.conversation_id)
     positive = {c for c, s in status.items() if s & _POSITIVE}
@@ -175,6 +219,7 @@ def labels_from_queue(queue: ReviewQueue, *, since: int | None = None) -> Decisi
         frozenset(excluded),
         frozenset(reported & (positive | negative)),
         {c: frozenset(a) for c, a in aliases.items()},
+        {c: frozenset(a) for c, a in accounts.items()},
     )
 
 
@@ -278,6 +323,7 @@ def learn_from_decisions(
             f"{len(unknown)} decided conversation(s) are not in the events (e.g. {example}); "
             "pass the events of the whole period the queue covers"
         )
+    labels.check_accounts(ids, features.adult_id.tolist(), features.child_id.tolist())
     keep = np.array([c not in labels.excluded for c in ids])
     y = np.array([c in labels.positive for c in ids])[keep]
     table = features.take(np.flatnonzero(keep))
