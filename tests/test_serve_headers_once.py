@@ -1,20 +1,23 @@
-"""Headers of a scoring batch that must come once (found by a hostile review).
+"""Headers of a scoring batch, and the report page's period, that must come once (found by a
+hostile review).
 
 Was: a request with two ``Idempotency-Key`` headers was applied under the first and the
 second ignored, so a retry under the second key was applied again, although a retry is
 never applied twice (docs/serve.md); with two ``Content-Type`` headers the first decided
-how the body was read. Now such a request is refused whole, nothing applied.
+how the body was read. Now such a request is refused whole, nothing applied. And the
+console's report took the last of two ``from`` (or ``to``) parameters without a word.
 """
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from serve_helpers import adult_child_event, config
+from serve_helpers import add_account, adult_child_event, config, sign_in
 
 import riskscore as rs
 from riskscore.serve import create_app
@@ -56,3 +59,15 @@ def test_a_retry_under_one_key_is_still_replayed(client: TestClient) -> None:
     assert first.json()["accepted"] == 1
     assert again.json().get("replayed") is True
     assert client.get("/healthz").json()["events"] == 1
+
+
+def test_a_report_period_given_twice_is_refused(tmp_path: Path) -> None:
+    cfg = config(tmp_path, rs.load_model(), report_key=b"0f3c9a7e-platform-secret-b81d44e2")
+    add_account(cfg.db)
+    with TestClient(create_app(cfg)) as client:
+        assert sign_in(client, "mod-1") == 303
+        query = [("from", "2026-01-01"), ("from", "2025-01-01"), ("to", "2026-01-31")]
+        r = client.get("/console/report", params=query)
+        assert r.status_code == 400
+        assert "query parameter 'from' is given more than once" in html.unescape(r.text)
+        assert 'id="report"' not in r.text

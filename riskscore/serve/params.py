@@ -217,6 +217,11 @@ def query_period(query: Mapping[str, str]) -> tuple[int, int] | None:
     """
     if "from" not in query and "to" not in query:
         return None
+    getlist = getattr(query, "getlist", None)  # a request's query: a name may come twice
+    if getlist is not None:
+        for name in ("from", "to"):
+            if len(getlist(name)) > 1:  # which one counts would be a guess
+                raise ValueError(f"query parameter {name!r} is given more than once: give it once")
     start = query_day("from", query.get("from"))
     end = query_day("to", query.get("to"), included_end=True)
     if start is None or end is None:
