@@ -7,7 +7,6 @@ module turns :class:`SynapseConfigError` into Synapse's ``ConfigError``.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,8 @@ from typing import Any, Final, Literal
 
 from riskscore._checks import is_int, is_real, unknown_keys_problem
 from riskscore.exceptions import ModelIntegrityError
+from riskscore.integrations._synapse_errors import SynapseConfigError
+from riskscore.integrations._synapse_files import check_files
 from riskscore.integrations._synapse_store import is_room_id, is_user_id
 from riskscore.io.raw import show
 from riskscore.io.schema import MAX_TZ_OFFSET_MIN, MIN_TZ_OFFSET_MIN
@@ -22,8 +23,6 @@ from riskscore.io.time_zones import time_zone
 from riskscore.io.tz_offsets import one_tz_offset_problem
 from riskscore.model import RiskModel, load_model
 from riskscore.model.bundle import MANIFEST
-from riskscore.moderation.cases import QueueError
-from riskscore.moderation.queue_db import check_is_queue
 from riskscore.online.options import DEFAULT_IDLE_EXPIRY_S
 from riskscore.policy import AlertPolicy, PolicyFileError
 
@@ -64,23 +63,6 @@ _TOP_KEYS = frozenset(
         "shadow",
     }
 )
-
-
-class SynapseConfigError(ValueError):
-    """A configuration value that is missing or wrong.
-
-    Parameters
-    ----------
-    msg : str
-        What was expected, what was found and how to fix it.
-    path : tuple of str
-        Where in the module's ``config:`` block the problem is.
-    """
-
-    def __init__(self, msg: str, path: tuple[str, ...]) -> None:
-        super().__init__(f"{'.'.join(path)}: {msg}" if path else msg)
-        self.msg = msg
-        self.path = path
 
 
 @dataclass(frozen=True, slots=True)
@@ -404,48 +386,22 @@ def parse(raw: Any) -> SynapseConfig:
     for key in ("checkpoint_interval_s", "idle_expiry_s"):
         if key in conf:
             kwargs[key] = _number(conf[key], (key,), low=1e-3)
-    _check_files(kwargs)
+    check_files(kwargs, _inputs(conf, kwargs))
     return SynapseConfig(**kwargs)
 
 
-#: The module's own files in ``state_dir``: the scorer checkpoint and the room facts.
-CHECKPOINT_NAME: Final = "scorer.checkpoint"
-ROOMS_NAME: Final = "rooms.sqlite3"
-
-#: The files the module writes, by their setting and its path in the config block.
-_FILES: Final = (
-    ("jsonl", ("alerts", "jsonl")),
-    ("review_queue", ("alerts", "review_queue")),
-    ("events_log", ("events_log",)),
-    ("shadow_jsonl", ("shadow", "jsonl")),
-)
-
-
-def _check_files(kwargs: Mapping[str, Any]) -> None:
-    """Refuse, at start-up, a file setting that names a directory, a file another setting
-    names too (the alerts and the events in one file, which no reader tells apart), or a
-    review queue that is another database: each would fail every alert or mix two records
-    (or, in the module's own state files, corrupt them)."""
-    state = kwargs["state_dir"]
-    seen = {
-        Path(os.path.realpath(state / name)): f"the module's {name} in state_dir"
-        for name in (CHECKPOINT_NAME, ROOMS_NAME)
-    }
-    seen[Path(os.path.realpath(state))] = "state_dir"  # a directory once the module starts
-    for key, path in _FILES:
-        file = kwargs.get(key)
-        if file is None:
-            continue
-        if file.is_dir():
-            raise SynapseConfigError(f"{str(file)!r} is a directory: give a file", path)
-        label = seen.setdefault(Path(os.path.realpath(file)), ".".join(path))
-        if label != ".".join(path):
-            raise SynapseConfigError(f"{str(file)!r} is also {label}: give each its own file", path)
-        if key == "review_queue":
-            try:
-                check_is_queue(file)
-            except QueueError as exc:
-                raise SynapseConfigError(str(exc), path) from None
+def _inputs(conf: Mapping[str, Any], kwargs: Mapping[str, Any]) -> dict[Path, str]:
+    """The files and directories the module reads, by the setting that names them."""
+    found: dict[Path, str] = {}
+    ages = kwargs.get("ages")
+    if ages is not None and ages.path is not None:
+        found[ages.path] = "the ages source (ages)"
+    if isinstance(conf.get("policy"), str):
+        found[_path(conf["policy"], ("policy",))] = "the policy file (policy)"
+    for key, what in (("model", "the model bundle (model)"), ("shadow_model", "shadow.model")):
+        if kwargs.get(key) is not None:
+            found[kwargs[key]] = what
+    return found
 
 
 def module_api_problem(api: object, synapse_version: str) -> str | None:

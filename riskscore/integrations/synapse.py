@@ -57,14 +57,13 @@ from riskscore._words import plural
 from riskscore.exceptions import SchemaError, one_line
 from riskscore.integrations._synapse_ages import AGES_FAILED, AgeSource, make_age_source
 from riskscore.integrations._synapse_config import (
-    CHECKPOINT_NAME,
-    ROOMS_NAME,
     SynapseConfig,
     SynapseConfigError,
     load_bundle,
     module_api_problem,
     parse,
 )
+from riskscore.integrations._synapse_files import CHECKPOINT_NAME, ROOMS_NAME
 from riskscore.integrations._synapse_log import EventWarnings
 from riskscore.integrations._synapse_mapping import EventMeta, EventTranslator, RoomView
 from riskscore.integrations._synapse_rooms import ConversationRooms
