@@ -352,7 +352,7 @@ def score_parquet(
                 text_ids,
             )  # fmt: skip
         # the in-memory order: urgent first, then by decreasing risk, ties by conversation
-        alerts = sorted(scored.alerts, key=_alert_order)
+        alerts = _in_alert_order(scored.alerts)
         alerts_path = write_alerts(alerts, stage(f"alerts.{fmt}"))
         shadow_run = None
         if shadow_model is not None:
@@ -362,7 +362,7 @@ def score_parquet(
                 production=model,
                 shadow=shadow_model,
                 production_alerts=alerts,
-                shadow_alerts=sorted(scored.shadow_alerts, key=_alert_order),
+                shadow_alerts=_in_alert_order(scored.shadow_alerts),
                 production_paths=(scores_path, alerts_path),
                 n_events=scored.n_events,
                 n_conversations=scored.n_conversations,
@@ -440,5 +440,15 @@ def _whole_file_error(
     return renumbered(least, row=int(least.row or 0), bad_rows=total)
 
 
-def _alert_order(alert: Alert) -> tuple[int, float, Any]:
-    return (-int(alert.tier), -alert.risk, alert.conversation_id)
+def _in_alert_order(alerts: list[Alert]) -> list[Alert]:
+    """Urgent first, then by decreasing risk, ties by conversation as the in-memory table
+    orders them: by id, or, where integer ids stand beside text ids (a group room's pair
+    ids), by the ids' text, as that table holds them (compared as they are, an integer and
+    a text id raised a TypeError)."""
+    mixed = len({type(a.conversation_id) is str for a in alerts}) > 1
+
+    def order(alert: Alert) -> tuple[int, float, Any]:
+        cid = alert.conversation_id
+        return (-int(alert.tier), -alert.risk, str(cid) if mixed else cid)
+
+    return sorted(alerts, key=order)
