@@ -56,6 +56,11 @@ def _stream(argv: list[str], text: str, monkeypatch: pytest.MonkeyPatch) -> int:
     return main(["stream", *argv])
 
 
+def _summary(out: str) -> dict[str, Any]:
+    """The summary of a ``--json`` run: its last line on stdout."""
+    return dict(json.loads(out.splitlines()[-1])["summary"])
+
+
 def _extra(checkpoint: Path) -> dict[str, Any]:
     with sqlite3.connect(checkpoint) as db:
         (text,) = db.execute("SELECT value FROM meta WHERE key = 'extra'").fetchone()
@@ -93,7 +98,7 @@ def test_a_resume_fed_other_lines_stops_before_applying_anything(
     assert _extra(cp) == before  # the checkpoint is unchanged
     # fed the same input from its start, with the new lines after it, it goes on
     assert _stream(["--checkpoint", str(cp), "--json"], "".join(DAY1 + DAY2), monkeypatch) == 0
-    summary = json.loads(capsys.readouterr().out.splitlines()[-1])["summary"]
+    summary = _summary(capsys.readouterr().out)
     assert (summary["lines"], summary["skipped"], summary["events"]) == (100, 40, 60)
 
 
@@ -107,7 +112,7 @@ def test_a_byte_order_mark_and_a_held_back_last_line_keep_the_fingerprint(
     capsys.readouterr()
     assert _extra(cp)["lines"] == 20
     assert _stream(["--checkpoint", str(cp), "--json"], "".join(lines), monkeypatch) == 0
-    summary = json.loads(capsys.readouterr().out.splitlines()[-1])["summary"]
+    summary = _summary(capsys.readouterr().out)
     assert (summary["skipped"], summary["events"], summary["rejected"]) == (20, 20, 0)
 
 
@@ -122,7 +127,7 @@ def test_a_checkpoint_written_before_fingerprints_still_resumes(
     extra = {"lines": 20, "rejected": 0, "reasons": {}, "ignored_fields": {}}
     scorer.checkpoint(cp, extra=extra)
     assert _stream(["--checkpoint", str(cp), "--json"], "".join(DAY1), monkeypatch) == 0
-    summary = json.loads(capsys.readouterr().out.splitlines()[-1])["summary"]
+    summary = _summary(capsys.readouterr().out)
     assert (summary["skipped"], summary["events"]) == (20, 20)
     assert FINGERPRINT_KEY in _extra(cp)  # and from now on it has one
 
@@ -143,7 +148,7 @@ def test_conversations_expired_by_the_events_clock_are_counted(
     text = "".join([*DAY1, *rogue])
     assert _stream(["--time-source", "events", "--json"], text, monkeypatch) == 0
     captured = capsys.readouterr()
-    summary = json.loads(captured.out.splitlines()[-1])["summary"]
+    summary = _summary(captured.out)
     assert summary["rejected"] == 0
     assert summary["expired"] == 1
     assert _stream(["--time-source", "events"], text, monkeypatch) == 0

@@ -35,7 +35,12 @@ from riskscore.io.files import check_not_inputs
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS, broadcast_only_problem
 from riskscore.io.messages import MessageTable
 from riskscore.io.staging import StagedOutputs, staged_outputs
-from riskscore.io.summaries import GroupSummary, Quarantine, all_quarantined_text
+from riskscore.io.summaries import (
+    GroupSummary,
+    Quarantine,
+    all_quarantined_text,
+    most_frequent_first,
+)
 from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S
 from riskscore.io.validate import check_errors
 from riskscore.model import load_model
@@ -326,9 +331,9 @@ class QuarantineFile:
         if self._fh is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fh = self.path.open("w", encoding="utf-8")
+        for key, n in quarantined.reason_counts().items():
+            self._counts[key] = self._counts.get(key, 0) + n
         for record in quarantined.to_records():
-            key = f"{record['column']}: {record['reason']}"
-            self._counts[key] = self._counts.get(key, 0) + 1
             self._fh.write(json.dumps(record, default=str) + "\n")
         self.n_rows += len(quarantined)
 
@@ -338,7 +343,7 @@ class QuarantineFile:
         if self._fh is not None:
             self._fh.close()
         path = self.path if self.n_rows else None
-        return path, dict(sorted(self._counts.items(), key=lambda kv: (-kv[1], kv[0])))
+        return path, most_frequent_first(self._counts)
 
     def check_some_kept(self, n_kept: int) -> None:
         """Refuse input of which every row was quarantined (nothing left)."""

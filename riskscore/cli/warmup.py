@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
 from typing import Any
 
 from riskscore._words import number_text
@@ -56,22 +55,15 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     cache = None if done.cache is None else str(done.cache)
     # a NUMBA_CACHE_DIR set but not used (it cannot be written: an image's volume not
     # mounted, a file, an empty value) is said, not passed over in silence
-    setting = os.environ.get("NUMBA_CACHE_DIR")
-    unused = (
-        setting
-        if setting is not None and (done.cache is None or not _same(setting, done.cache))
-        else None
-    )
+    unused = os.environ.get("NUMBA_CACHE_DIR")
+    if unused and cache is not None and os.path.realpath(unused) == os.path.realpath(cache):
+        unused = None
     return {
         "seconds": round(done.seconds, 3),
         "events": done.events,
         "cache": cache,
         "numba_cache_dir_unused": unused,
     }
-
-
-def _same(setting: str, cache: Path) -> bool:
-    return bool(setting) and os.path.realpath(setting) == os.path.realpath(cache)
 
 
 def render(result: dict[str, Any]) -> None:

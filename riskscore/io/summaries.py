@@ -4,6 +4,7 @@ pairs, broadcasts set aside). A :class:`~riskscore.io.messages.MessageTable` car
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -11,7 +12,7 @@ import numpy.typing as npt
 
 from riskscore._words import plural
 
-__all__ = ["GroupSummary", "Quarantine", "all_quarantined_text"]
+__all__ = ["GroupSummary", "Quarantine", "all_quarantined_text", "most_frequent_first"]
 
 IntArray = npt.NDArray[np.int64]
 
@@ -67,7 +68,7 @@ class Quarantine:
         for col, why in zip(self.column, self.reason, strict=True):
             key = f"{col}: {why}"
             out[key] = out.get(key, 0) + 1
-        return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
+        return most_frequent_first(out)
 
     def to_records(self) -> list[dict[str, object]]:
         """One dict per refused row, for logs or a JSON report: ``row``, ``line`` (None
@@ -152,3 +153,9 @@ def all_quarantined_text(n_rows: int, reason_counts: dict[str, int]) -> str:
     score or tune on (one wording for ``riskscore score``, ``policy tune`` and the rest)."""
     counts = "; ".join(f"{n} {why}" for why, n in reason_counts.items())
     return f"every row was quarantined ({plural(n_rows, 'row')}: {counts}); nothing left"
+
+
+def most_frequent_first(counts: Mapping[str, int]) -> dict[str, int]:
+    """``counts`` most frequent first, ties by name (the order every count of refused rows
+    by reason is shown in)."""
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))

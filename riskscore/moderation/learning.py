@@ -128,7 +128,8 @@ class DecisionLabels:
         from_reports = moved(self.from_reports) & (positive | negative)
         accounts: dict[Any, frozenset[str]] = {}
         for c, names in self.accounts.items():
-            accounts[to(c)] = accounts.get(to(c), frozenset()) | names
+            at = to(c)
+            accounts[at] = accounts.get(at, frozenset()) | names
         return DecisionLabels(positive, negative, excluded, from_reports, self.aliases, accounts)
 
     def check_accounts(
