@@ -25,7 +25,7 @@ def test_a_model_against_itself_gains_and_loses_nothing(data: rs.synthetic.Synth
     features = rs.extract_features(data.messages)
     y = np.asarray(align_labels(features, data.labels), dtype=bool)
     result = compare_models(
-        model, model, features, policy=rs.AlertPolicy.default(), is_grooming=y, n_bootstrap=20
+        model, model, features, policy=rs.AlertPolicy.default(), is_grooming=y, n_bootstrap=40
     )
     assert result.gained == ()
     assert result.lost == ()
@@ -47,7 +47,7 @@ def test_gained_and_lost_account_for_the_change_in_alerts(
         features,
         policy=rs.AlertPolicy.default(),
         decided_positive=set(features.conversation_id[:5].tolist()),
-        n_bootstrap=20,
+        n_bootstrap=40,
     )
     assert result.alerts[1] - result.alerts[0] == len(result.gained) - len(result.lost)
     assert not set(result.gained) & set(result.lost)
@@ -62,7 +62,7 @@ def test_compare_command_identifies_each_bundle_by_its_manifest(
     data.write(tmp_path / "data")
     shipped = str(default_model_dir())
     out = tmp_path / "out"
-    argv = ["compare", shipped, shipped, "--data", str(tmp_path / "data"), "--bootstrap", "10"]
+    argv = ["compare", shipped, shipped, "--data", str(tmp_path / "data"), "--bootstrap", "40"]
     assert main([*argv, "--out", str(out)]) == 0
     result = json.loads((out / "compare.json").read_text())
     assert [m["id"] for m in result["models"]] == [bundle_id(shipped)] * 2
@@ -77,7 +77,7 @@ def test_compare_takes_the_word_default_for_the_shipped_bundle_from_any_folder(
     (`riskscore/model/default` is a path only there)."""
     data.write(tmp_path / "data")
     monkeypatch.chdir(tmp_path)
-    argv = ["compare", "default", "default", "--data", "data", "--bootstrap", "10"]
+    argv = ["compare", "default", "default", "--data", "data", "--bootstrap", "40"]
     assert main([*argv, "--out", "out"]) == 0
     result = json.loads((tmp_path / "out" / "compare.json").read_text())
     assert [m["id"] for m in result["models"]] == [bundle_id(default_model_dir())] * 2

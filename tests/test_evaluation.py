@@ -342,9 +342,9 @@ def test_refuses_labels_given_as_text(
     labels = _labels(data, np.arange(len(data.labels)))
     labels.is_grooming = np.where(labels.is_grooming, "True", "False")
     with pytest.raises(rs.SchemaError, match="column 'is_grooming' row 0 holds 'False'"):
-        rs.evaluate(model, data.messages, labels, n_bootstrap=5, seed=0)
+        rs.evaluate(model, data.messages, labels, n_bootstrap=40, seed=0)
     labels.is_grooming = data.labels.is_grooming.astype(np.int64)  # 0 and 1 are read
-    assert rs.evaluate(model, data.messages, labels, n_bootstrap=5, seed=0).n_conversations > 0
+    assert rs.evaluate(model, data.messages, labels, n_bootstrap=40, seed=0).n_conversations > 0
 
 
 def test_refuses_labels_with_a_missing_conversation(
@@ -456,7 +456,7 @@ def test_cli_evaluate_writes_the_report(
     data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = main(
-        ["evaluate", "--data", str(data_dir), "--out", str(tmp_path), "--bootstrap", "20", "--json"]
+        ["evaluate", "--data", str(data_dir), "--out", str(tmp_path), "--bootstrap", "40", "--json"]
     )
     assert code == 0
     result = json.loads(capsys.readouterr().out)

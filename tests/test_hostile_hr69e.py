@@ -221,8 +221,8 @@ def test_a_report_without_bootstrap_claims_no_interval(
     assert title == f"PR-AUC {report.pr_auc:.3f}"
     # 12 grooming adults: intervals (8 in ``data``, too few since hr70b)
     more = rs.synthetic.generate(300, prevalence=0.2, seed=5)
-    with_intervals = rs.evaluate(model, more.messages, more.labels, n_bootstrap=5, replay_events=0)
-    assert "over adult accounts, 5 replicates, seed 0." in with_intervals.to_markdown()
+    with_intervals = rs.evaluate(model, more.messages, more.labels, n_bootstrap=40, replay_events=0)
+    assert "over adult accounts, 40 replicates, seed 0." in with_intervals.to_markdown()
     low, high = with_intervals.pr_auc_ci
     assert (
         plot_precision_recall(with_intervals)
@@ -352,7 +352,7 @@ def test_compare_resamples_the_labels_adults_as_evaluate_does(
     data.write(tmp_path / "data")
     out = tmp_path / "out"
     argv = ["compare", "default", str(tmp_path / "b"), "--data", str(tmp_path / "data")]
-    assert main([*argv, "--bootstrap", "20", "--seed", "4", "--out", str(out)]) == 0
+    assert main([*argv, "--bootstrap", "40", "--seed", "4", "--out", str(out)]) == 0
     found = json.loads((out / "compare.json").read_text())["differences_b_minus_a"]["pr_auc"]
 
     features = rs.extract_features(data.messages)
@@ -361,7 +361,7 @@ def test_compare_resamples_the_labels_adults_as_evaluate_does(
     assert (adult != features.adult_id).any()  # the two units differ on this sample
     y = np.asarray(data.labels.is_grooming_true)
     _, codes = np.unique(adult, return_inverse=True)
-    draws = np.vstack(list(weight_chunks(int(codes.max()) + 1, 20, 4)))[:, codes]
+    draws = np.vstack(list(weight_chunks(int(codes.max()) + 1, 40, 4)))[:, codes]
     risk_a, risk_b = model.predict_proba(features), other.predict_proba(features)
     change = [
         average_precision_score(y, risk_b, sample_weight=w)

@@ -158,8 +158,8 @@ def test_evaluate_and_compare_resample_the_labels_adults(
     features = rs.extract_features(messages)
     y = labels["is_grooming"].to_numpy()
     risk = model.predict_proba(features)
-    report = rs.evaluate(model, messages, labels, n_bootstrap=30, seed=3, replay_events=0)
-    assert report.pr_auc_ci == pytest.approx(_sklearn_interval(y, [risk], adults, 30, 3))
+    report = rs.evaluate(model, messages, labels, n_bootstrap=40, seed=3, replay_events=0)
+    assert report.pr_auc_ci == pytest.approx(_sklearn_interval(y, [risk], adults, 40, 3))
     other = random_model(2)
     found = compare_models(
         model,
@@ -168,10 +168,10 @@ def test_evaluate_and_compare_resample_the_labels_adults(
         policy=rs.AlertPolicy.default(),
         is_grooming=y,
         adult_id=adults,
-        n_bootstrap=30,
+        n_bootstrap=40,
         seed=3,
     ).differences["pr_auc"]
-    want = _sklearn_interval(y, [risk, other.predict_proba(features)], adults, 30, 3)
+    want = _sklearn_interval(y, [risk, other.predict_proba(features)], adults, 40, 3)
     assert (found["ci95_low"], found["ci95_high"]) == pytest.approx(want)
 
 
@@ -220,7 +220,7 @@ def test_compare_gives_no_interval_from_too_few_grooming_adults(
         policy=rs.AlertPolicy.default(),
         is_grooming=y,
         adult_id=labels["adult_id"].to_numpy(),
-        n_bootstrap=30,
+        n_bootstrap=40,
     )
     assert comparison.to_dict()["n_grooming_adults"] == MIN_GROOMING_FOR_INTERVAL - 1
     for key, d in comparison.differences.items():
@@ -234,7 +234,7 @@ def test_compare_gives_no_interval_from_too_few_grooming_adults(
         policy=rs.AlertPolicy.default(),
         is_grooming=_age_gate_liars(MIN_GROOMING_FOR_INTERVAL)[1]["is_grooming"].to_numpy(),
         adult_id=_age_gate_liars(MIN_GROOMING_FOR_INTERVAL)[1]["adult_id"].to_numpy(),
-        n_bootstrap=30,
+        n_bootstrap=40,
     )
     assert not math.isnan(enough.differences["pr_auc"]["ci95_low"])
 
@@ -246,7 +246,7 @@ def test_compare_data_says_why_it_has_no_interval(
     table = pa.Table.from_pandas(labels, preserve_index=False)
     SyntheticData(messages, Labels.from_arrow(table)).write(tmp_path / "data")
     argv = ["compare", "default", "default", "--data", str(tmp_path / "data")]
-    assert main([*argv, "--bootstrap", "20"]) == 0
+    assert main([*argv, "--bootstrap", "40"]) == 0
     out = capsys.readouterr().out
     assert "  no intervals: the grooming conversations come from 9 adult accounts, fewer " in out
     assert "95% CI" not in out

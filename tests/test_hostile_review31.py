@@ -239,7 +239,7 @@ def test_labels_with_noise_from_generate_are_evaluated(tmp_path: Path) -> None:
     noisy.write(tmp_path)
     stored = SyntheticData.read(tmp_path)
     report = rs.evaluate(
-        rs.load_model(), stored.messages, stored.labels, n_bootstrap=2, replay_events=1_500
+        rs.load_model(), stored.messages, stored.labels, n_bootstrap=40, replay_events=1_500
     )
     early = report.early_detection
     assert early is not None
@@ -286,11 +286,11 @@ def test_max_future_s_reaches_labelled_data_on_every_command(
     policy.write_text(rs.AlertPolicy.default().to_toml(name="default"), encoding="utf-8")
     runs = {
         "evaluate": ["evaluate", "--data", str(folder), "--out", str(tmp_path / "ev"),
-                     "--no-plots", "--bootstrap", "2", "--replay-events", "0"],
+                     "--no-plots", "--bootstrap", "40", "--replay-events", "0"],
         "policy check": ["policy", "check", str(policy), "--data", str(folder)],
         "policy tune": ["policy", "tune", str(folder / "events.parquet"),
                         "--review-per-million", "500000", "--urgent-per-million", "250000"],
-        "compare": ["compare", "--data", str(folder), "default", "default", "--bootstrap", "2"],
+        "compare": ["compare", "--data", str(folder), "default", "default", "--bootstrap", "40"],
         "train": ["train", "--data", str(to_train), "--out", str(tmp_path / "model")],
     }  # fmt: skip
     for name, argv in runs.items():

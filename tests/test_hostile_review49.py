@@ -200,7 +200,7 @@ def test_policy_check_and_compare_score_against_the_truth_too(
     result = json.loads(capsys.readouterr().out)
     assert result["label"] == "is_grooming_true"
     assert result["n_grooming"] == int(truth.sum())
-    argv = ["compare", "default", "default", "--data", str(noisy), "--bootstrap", "10"]
+    argv = ["compare", "default", "default", "--data", str(noisy), "--bootstrap", "40"]
     assert main([*argv, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["label"] == "is_grooming_true"
     assert main(argv) == 0

@@ -436,7 +436,7 @@ def test_evaluate_with_policy(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     band = rs.AgeBand("all", 0.0, math.inf, review=0.999999, urgent=0.9999999)
     unknown = rs.AgeBand("unknown", 0.0, math.inf, review=0.999999, urgent=0.9999999)
     strict.write_text(AlertPolicy(bands=(band,), unknown=unknown).to_toml())
-    argv = ["evaluate", "--data", str(data_dir), "--bootstrap", "5", "--replay-events", "0"]
+    argv = ["evaluate", "--data", str(data_dir), "--bootstrap", "40", "--replay-events", "0"]
     argv += ["--no-plots", "--json"]
     assert main([*argv, "--out", str(tmp_path / "default")]) == 0
     default = json.loads(capsys.readouterr().out)

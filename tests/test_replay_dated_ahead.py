@@ -37,14 +37,14 @@ def test_evaluate_replays_data_dated_a_year_ahead(tmp_path: Path) -> None:
     data = synthetic.generate(120, prevalence=0.1, seed=4)
     ahead = _dated_ahead(data, tmp_path / "ahead", 2 * YEAR_S)
     assert main(["evaluate", "--data", str(ahead), "--out", str(tmp_path / "r"), "--no-plots",
-                 "--bootstrap", "5"]) == 0  # fmt: skip
+                 "--bootstrap", "40"]) == 0  # fmt: skip
     # the same replay as the data dated when generated
-    same = rs.evaluate(rs.load_model(), data.messages, data.labels, n_bootstrap=5)
+    same = rs.evaluate(rs.load_model(), data.messages, data.labels, n_bootstrap=40)
     moved = rs.evaluate(
         rs.load_model(),
         rs.read_messages(ahead / "events.parquet"),
         data.labels,
-        n_bootstrap=5,
+        n_bootstrap=40,
     )
     assert moved.to_dict()["early_detection"] == same.to_dict()["early_detection"]
 

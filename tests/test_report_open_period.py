@@ -44,12 +44,12 @@ def test_an_open_period_is_cut_at_the_time_of_the_report(queue: ReviewQueue) -> 
     assert period["requested_end"] == "2026-02-01T00:00:00Z"
     assert report.alerts_raised == 2
     for text in (render_markdown(report.data, ()), render_html(report.to_dict(), ())):
-        assert "after the time of this report: it is cut there" in text
+        assert "after the time of this report: the period is cut there" in text
     # the same report made later, once the month has ended, covers the whole month
     later = transparency_report(queue, month, key=SYNTHETIC_DEMO_KEY, as_of=T + 40 * DAY)
     assert later.data["period"]["end_epoch"] == T + 31 * DAY
     assert "requested_end" not in later.data["period"]
-    assert "it is cut there" not in render_markdown(later.data, ())
+    assert "the period is cut there" not in render_markdown(later.data, ())
     # the cut report, published, overlaps the month: the rest of it is what can follow
     with pytest.raises(ValueError, match="overlap"):
         transparency_report(
@@ -85,11 +85,11 @@ def test_the_command_line_says_the_period_was_cut(
     argv = ["report", "--db", str(tmp_path / "q.sqlite"), "--out", str(out), "--no-charts"]
     assert main([*argv, "--start", "2026-01-01", "--end", "2199-12-31"]) == 0
     printed = capsys.readouterr().out
-    assert "the --end given, 2200-01-01T00:00:00Z, is after the time of the report" in printed
+    assert "the --end given ends 2200-01-01T00:00:00Z, after the time of the report" in printed
     data = json.loads((out / "report.json").read_text())
     assert data["period"]["requested_end"] == "2200-01-01T00:00:00Z"
     assert data["period"]["end_epoch"] < T + 3650 * DAY
-    assert "it is cut there" in (out / "report.md").read_text()
+    assert "the period is cut there" in (out / "report.md").read_text()
 
 
 def test_an_export_of_a_period_not_yet_ended_is_cut_too(queue: ReviewQueue, tmp_path: Path) -> None:

@@ -111,7 +111,7 @@ def test_evaluate_prints_the_unread_columns(
         events.append_column("tz_offset", events["recipient_tz_offset_min"]), events_path
     )
     args = ["evaluate", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "report"),
-            "--no-plots", "--bootstrap", "10", "--replay-events", "0"]  # fmt: skip
+            "--no-plots", "--bootstrap", "40", "--replay-events", "0"]  # fmt: skip
     assert main([*args, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["unread_columns"] == ["tz_offset"]
     assert main(args) == 0

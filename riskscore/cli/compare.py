@@ -125,8 +125,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_policy_option(parser)
     parser.add_argument(
         "--bootstrap",
-        type=whole_number(1, MAX_BOOTSTRAP),
-        help=f"with --data, bootstrap replicates over adults (1 to {MAX_BOOTSTRAP:,}; "
+        type=whole_number(40, MAX_BOOTSTRAP),
+        help=f"with --data, bootstrap replicates over adults (40, so that each tail of a 95%% "
+        f"interval holds one, to {MAX_BOOTSTRAP:,}; "
         f"default: {_BOOTSTRAP['bootstrap']})",
     )
     parser.add_argument(

@@ -19,7 +19,7 @@ from riskscore.cli._unread import unread_note
 from riskscore.evaluation import evaluate
 from riskscore.evaluation.labels import LABEL_COLUMNS
 from riskscore.evaluation.markdown import num, with_ci
-from riskscore.evaluation.metrics import MAX_BOOTSTRAP
+from riskscore.evaluation.metrics import MAX_BOOTSTRAP, check_replicates
 from riskscore.evaluation.report import REPORT_FILES
 from riskscore.evaluation.robustness import EVALUATION_WORLD_SEEDS, evaluate_worlds, unseen_worlds
 from riskscore.io.files import check_not_inputs
@@ -80,8 +80,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--bootstrap",
         type=whole_number(0, MAX_BOOTSTRAP),
-        help=f"with --data, bootstrap replicates of the confidence intervals (0 to "
-        f"{MAX_BOOTSTRAP:,}; default: {_DATA['bootstrap']})",
+        help=f"with --data, bootstrap replicates of the 95%% intervals (0: none, or 40, so "
+        f"that each tail holds one, to {MAX_BOOTSTRAP:,}; default: {_DATA['bootstrap']})",
     )
     parser.add_argument("--seed", type=seed, default=0, help="seed of bootstrap and replay sample")
     parser.add_argument(
@@ -108,6 +108,8 @@ ROBUSTNESS_FILES = ("robustness.json", "robustness.md")
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     used = "--data" if args.worlds is None else "--worlds"
     check_source_options(args, {"--data": _DATA, "--worlds": _WORLDS}, used)
+    if args.worlds is None:  # the 95 % intervals of rs.evaluate, refused before reading
+        check_replicates(args.bootstrap, 0.95, name="--bootstrap")
     check_out_dir(args.out)
     written = REPORT_FILES if args.worlds is None else ROBUSTNESS_FILES
     # --data and --model are directories of other file names; a policy file may be named so

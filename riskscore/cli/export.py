@@ -13,6 +13,7 @@ from riskscore.cli._time import parse_end, parse_epoch
 from riskscore.io.given_times import TIME_RANGE
 from riskscore.keys import check_pseudonym_key, key_from_environment, key_source
 from riskscore.moderation import ReviewQueue
+from riskscore.moderation.cases import cut_period_text
 from riskscore.regulatory import ExportFilter, export_all
 
 NAME = "export"
@@ -97,10 +98,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
 def render(result: dict[str, Any]) -> None:
     print(f"exports -> {result['out']} (drafts for a person to check; nothing was submitted)")
     if result.get("requested_end") is not None:
-        print(
-            f"the --to given ends {result['requested_end']}, after the time of the export: "
-            "the period is cut there, so that no figure is of a period that has not ended"
-        )
+        print(cut_period_text("the --to given", result["requested_end"], "the export"))
     if result["simulated_decisions"]:
         print(
             f"SIMULATED: {number_text(result['simulated_decisions'])} of "

@@ -39,7 +39,7 @@ from riskscore.io.timestamps import iso_utc
 from riskscore.keys import check_pseudonym_key, key_from_environment, key_source
 from riskscore.model import default_model_dir, load_model
 from riskscore.model.drift import check_has_reference, period_drift
-from riskscore.moderation.cases import check_period
+from riskscore.moderation.cases import check_period, cut_period_text
 from riskscore.moderation.disclosure import DEFAULT_MIN_CELL, SUPPRESSED
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.moderation.report_notes import disclosure_note, simulation_banner
@@ -269,10 +269,7 @@ def render(result: dict[str, Any]) -> None:
     p = result["period"]
     print(f"transparency report {p['start']} to {p['end']} -> {result['out']}")
     if "requested_end" in p:
-        print(
-            f"the --end given, {p['requested_end']}, is after the time of the report: the "
-            "period is cut there, so that no figure is of a period that has not ended"
-        )
+        print(cut_period_text("the --end given", p["requested_end"], "the report"))
     if result["simulation"]:
         print(result["simulation"])
     n = {

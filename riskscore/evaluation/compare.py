@@ -29,7 +29,9 @@ from riskscore._checks import check_whole
 from riskscore.evaluation.labels import adult_accounts
 from riskscore.evaluation.metrics import (
     MAX_BOOTSTRAP,
+    check_replicates,
     cluster_codes,
+    interval,
     ranking_metrics,
     replicate_metrics,
 )
@@ -54,6 +56,8 @@ BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
 _LISTED: Final = 20
 _METRICS: Final = ("pr_auc", "roc_auc", "recall_review", "recall_urgent")
+#: The differences' intervals (``ci95_low``, ``ci95_high``).
+_CONFIDENCE: Final = 0.95
 
 
 def bundle_id(directory: str | Path) -> str:
@@ -158,7 +162,8 @@ def compare_models(
     names, ids : pairs of str
         Labels and bundle ids (:func:`bundle_id`) of the two models.
     n_bootstrap : int, default 500
-        Bootstrap replicates over adults for the intervals, from 1 to
+        Bootstrap replicates over adults for the intervals, from 40 (so that each tail of
+        a 95 % interval holds one) to
         :data:`~riskscore.evaluation.metrics.MAX_BOOTSTRAP`. Grooming conversations of
         fewer than :data:`~riskscore.evaluation.slices.MIN_GROOMING_FOR_INTERVAL` adults
         get no interval (NaN), as in :func:`riskscore.evaluate`.
@@ -172,6 +177,7 @@ def compare_models(
         positive) are NaN.
     """
     check_whole("n_bootstrap", n_bootstrap, 1, MAX_BOOTSTRAP)
+    check_replicates(n_bootstrap, _CONFIDENCE, low=1)
     child_age, adult_age = features.column("child_age"), features.column("adult_age")
     risk = [m.predict_proba(features) for m in (a, b)]
     tiers = [policy.tiers(r, child_age, adult_age) for r in risk]
@@ -210,8 +216,7 @@ def compare_models(
             model["metrics"] = {key: float(replicates[f"{side}.{key}"][0]) for key in _METRICS}
         for key in _METRICS:
             change = replicates[f"b.{key}"] - replicates[f"a.{key}"]
-            drawn = change[1:][np.isfinite(change[1:])]
-            low, high = np.quantile(drawn, [0.025, 0.975]) if len(drawn) else (np.nan, np.nan)
+            low, high = interval(change[1:], _CONFIDENCE)
             differences[key] = {
                 "difference": float(change[0]),
                 "ci95_low": float(low),

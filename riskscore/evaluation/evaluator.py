@@ -172,6 +172,7 @@ def _check_parameters(
     check_seed(seed)
     check_whole("n_bootstrap", n_bootstrap, 0, em.MAX_BOOTSTRAP)
     check_open_share("confidence", confidence)
+    em.check_replicates(n_bootstrap, confidence)
     check_whole("replay_events", replay_events, 0)
     if not is_real(latency_p) or latency_p <= 0:
         raise ValueError(f"latency_p must be a positive finite number, got {latency_p!r}")
@@ -247,7 +248,8 @@ def evaluate(
     policy : AlertPolicy, optional
         Thresholds of the operating points; :meth:`AlertPolicy.default` when omitted.
     n_bootstrap : int, default 200
-        Bootstrap replicates for the intervals (resampling adults); 0 for none. Grooming
+        Bootstrap replicates for the intervals (resampling adults); 0 for none, else at
+        least 2 / (1 - ``confidence``), so that each tail holds one (40 at 0.95). Grooming
         conversations of fewer than
         :data:`~riskscore.evaluation.slices.MIN_GROOMING_FOR_INTERVAL` adults get none
         either (the point estimates alone).
@@ -288,7 +290,7 @@ def evaluate(
     --------
     >>> import riskscore as rs
     >>> data = rs.synthetic.generate(1_500, prevalence=0.05, seed=1)
-    >>> report = rs.evaluate(rs.load_model(), data.messages, data.labels, n_bootstrap=20)
+    >>> report = rs.evaluate(rs.load_model(), data.messages, data.labels, n_bootstrap=40)
     >>> 0.0 < report.pr_auc <= 1.0 and report.pr_auc_ci[0] <= report.pr_auc_ci[1]
     True
     >>> report.early_detection is not None and report.early_detection.latency_weighted_f1 >= 0

@@ -12,6 +12,7 @@ under a second. With unit weights the results equal scikit-learn's
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ParamSpec, TypeVar
 
@@ -28,6 +29,34 @@ _R = TypeVar("_R")
 MAX_BOOTSTRAP = 10_000
 #: Most calibration bins (``n_bins``): each replicate holds one row per bin and item.
 MAX_BINS = 1_000
+
+
+def check_replicates(
+    n_bootstrap: int, confidence: float, low: int = 0, name: str = "n_bootstrap"
+) -> None:
+    """Refuse a number of bootstrap replicates (already a whole number from ``low`` to
+    :data:`MAX_BOOTSTRAP`) too small for a ``confidence`` percentile interval: each tail
+    must hold at least one replicate, or the "interval" is a replicate's value twice.
+    0 (no intervals) passes when ``low`` is 0. ``name``: what the message calls it.
+
+    Examples
+    --------
+    >>> check_replicates(40, 0.95)
+    >>> check_replicates(1, 0.95)
+    Traceback (most recent call last):
+    ...
+    ValueError: n_bootstrap=1 is too few for a 95% interval: each tail of a percentile \
+interval needs a replicate of its own, so at least 40 (or 0: no intervals)
+    """
+    least = math.ceil(round(2.0 / (1.0 - confidence), 9))
+    if n_bootstrap and n_bootstrap < least:
+        none = " (or 0: no intervals)" if low == 0 else ""
+        raise ValueError(
+            f"{name}={n_bootstrap} is too few for a {confidence:.0%} interval: each "
+            f"tail of a percentile interval needs a replicate of its own, so at least "
+            f"{least}{none}"
+        )
+
 
 #: Replicates processed together; bounds memory at about 16 x n x 8 bytes per array.
 _CHUNK = 16

@@ -44,6 +44,7 @@ __all__ = [
     "first_event_future_s",
     "future_reason",
     "iso_utc",
+    "iso_utc_z",
     "one_timestamp_problem",
     "times_as_text",
 ]
@@ -71,6 +72,18 @@ def iso_utc(epoch: int) -> str:
     '2026-01-01T00:00:00+00:00'
     """
     return datetime.fromtimestamp(int(epoch), tz=UTC).isoformat()
+
+
+def iso_utc_z(epoch: int) -> str:
+    """Epoch seconds as ISO 8601 UTC with a ``Z``, to the second, as reports and exports
+    print them (``2026-01-31T23:00:00Z``).
+
+    Examples
+    --------
+    >>> iso_utc_z(1_769_900_400)
+    '2026-01-31T23:00:00Z'
+    """
+    return iso_utc(epoch).replace("+00:00", "Z")
 
 
 #: What the time of reading is called in a batch reader's message, and how to lift the rule.

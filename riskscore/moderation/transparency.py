@@ -24,7 +24,6 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ import numpy as np
 from riskscore.io.raw import as_python_value
 from riskscore.io.schema import CHANNEL_NAMES
 from riskscore.io.staging import staged_outputs
+from riskscore.io.timestamps import iso_utc_z
 from riskscore.keys import check_key, check_pseudonym_key
 from riskscore.model.drift import DriftReport
 from riskscore.moderation.cases import QueueItem, check_period, check_platform, closed_end
@@ -277,11 +277,11 @@ def transparency_report(
         "report_format": REPORT_FORMAT,
         "platform": platform,
         "period": {
-            "start": _iso(start),
-            "end": _iso(end),
+            "start": iso_utc_z(start),
+            "end": iso_utc_z(end),
             "start_epoch": start,
             "end_epoch": end,
-            **({"requested_end": _iso(requested_end)} if requested_end != end else {}),
+            **({"requested_end": iso_utc_z(requested_end)} if requested_end != end else {}),
         },
         "simulated": simulation["simulated_queue"] or simulation["decision_times"] != "measured",
         "simulation": simulation,
@@ -456,7 +456,3 @@ def _cases(
         "accounts_with_several_children": several,
         "escalated_multi_child_cases": listed[:limit],
     }
-
-
-def _iso(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

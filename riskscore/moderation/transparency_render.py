@@ -11,6 +11,7 @@ from riskscore._optional import import_extra
 from riskscore._words import plural
 from riskscore.io.markdown import markdown_row, markdown_text
 from riskscore.model.drift import MAJOR_SHIFT, MODERATE_SHIFT, SHIFT_HEADER, shift_rows
+from riskscore.moderation.cases import cut_period_text
 from riskscore.moderation.disclosure import SUPPRESSED
 from riskscore.moderation.item_history import CHANNEL_NOTES
 from riskscore.moderation.report_notes import (
@@ -273,10 +274,7 @@ def _cut_note(period: dict[str, Any]) -> str:
     requested = period.get("requested_end")
     if requested is None:
         return ""
-    return (
-        f" The period asked for ends {requested}, after the time of this report: it is cut "
-        "there, so that no figure is of a period that has not ended."
-    )
+    return f" {cut_period_text('The period asked for', requested, 'this report')}."
 
 
 def _md_n(value: int | None) -> str:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from riskscore.io.timestamps import iso_utc
+from riskscore.io.timestamps import iso_utc, iso_utc_z
 from riskscore.moderation import QueueItem
 from riskscore.regulatory._cases import ExportFilter
 
-__all__ = ["instant_text", "period_text"]
+__all__ = ["period_text"]
 
 
 def period_text(f: ExportFilter, items: Sequence[QueueItem]) -> str:
@@ -21,7 +21,7 @@ def period_text(f: ExportFilter, items: Sequence[QueueItem]) -> str:
     name a day it does not cover."""
     sides = (f.start, f.end)
     if any(t is not None and t % 86_400 for t in sides):
-        return "/".join(".." if t is None else instant_text(t) for t in sides)
+        return "/".join(".." if t is None else iso_utc_z(t) for t in sides)
     given = [t for t in (f.start, None if f.end is None else f.end - 1) if t is not None]
     # the times by which items are counted: received (an alert on old events queued today
     # is of today) and decided
@@ -31,8 +31,3 @@ def period_text(f: ExportFilter, items: Sequence[QueueItem]) -> str:
     start = f.start if f.start is not None else min(times)
     end = f.end - 1 if f.end is not None else max(times)
     return f"{iso_utc(start)[:10]}/{iso_utc(end)[:10]}"
-
-
-def instant_text(epoch: int) -> str:
-    """``2026-01-31T23:00:00Z``: epoch seconds in UTC, to the second."""
-    return iso_utc(epoch).replace("+00:00", "Z")

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from riskscore.exceptions import RiskscoreError
+from riskscore.io.timestamps import iso_utc_z
 from riskscore.keys import check_pseudonym_key
 from riskscore.moderation import QueueItem, ReviewQueue
 from riskscore.moderation.cases import check_platform, closed_end
 from riskscore.policy import AlertPolicy
 from riskscore.regulatory._cases import ExportFilter, decided_cases
-from riskscore.regulatory._period import instant_text
 from riskscore.regulatory.dsa import StatementSettings, statements_of_reasons, write_statements
 from riskscore.regulatory.eu_templates import quantitative_template, write_templates
 from riskscore.regulatory.ncmec import cybertipline_drafts, write_drafts
@@ -148,7 +148,7 @@ def export_all(
         "simulated_decisions": sum(any(i.item_id in simulated for i in c.items) for c in cases),
         "files": sorted(files),
         "requested_end": (
-            None if requested_end is None or requested_end == f.end else instant_text(requested_end)
+            None if requested_end is None or requested_end == f.end else iso_utc_z(requested_end)
         ),
     }
 
