@@ -116,3 +116,26 @@ def test_train_from_queue_writes_a_bundle_with_its_label_source(
     assert labels["source"] == "review queue decisions"
     assert labels["method"] == "recalibrated"
     assert main(["train", "--from-queue", str(path), "--out", str(tmp_path / "x")]) == 2
+
+
+def test_compared_alerts_of_another_data_set_are_refused_with_the_queue(
+    month: tuple[Path, rs.synthetic.SyntheticData],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Was: `compare --shadow-run` and `--shadow-alerts` with `--queue` matched decisions
+    with alerts by conversation id alone (an alerts file holds no events), so another data
+    set's alerts took this queue's decisions: now each record's two accounts are checked
+    as the events' are."""
+    path, data = month
+    for name, events in (("own", data), ("other", rs.synthetic.generate(**{**MONTH, "seed": 5}))):
+        given = rs.write_messages(events.messages, tmp_path / f"{name}.parquet")
+        run = tmp_path / f"{name}-run"
+        assert main(["score", str(given), "--out", str(run), "--shadow-model", "default"]) == 0
+        expected = 0 if name == "own" else 2
+        assert main(["compare", "--shadow-run", str(run), "--queue", str(path)]) == expected
+        alerts = ["--alerts", str(run / "alerts.parquet")]
+        shadow = ["--shadow-alerts", str(run / "shadow" / "alerts.parquet")]
+        assert main(["compare", *alerts, *shadow, "--queue", str(path)]) == expected
+        refusals = capsys.readouterr().err.count("between other accounts in the alerts files")
+        assert refusals == (0 if name == "own" else 2)

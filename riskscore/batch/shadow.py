@@ -53,14 +53,18 @@ _ID_COLUMNS: Final = ("conversation_id", *ACCOUNT_ID_COLUMNS)
 
 __all__ = [
     "SHADOW_FILES",
+    "RecordAccounts",
     "ShadowRun",
     "ShadowRunAlerts",
     "read_alert_ids",
+    "read_alerts",
     "read_conversation_ids",
     "read_shadow_run",
     "write_shadow_run",
 ]
 
+#: The two accounts of a scores or alerts record, read beside its conversation.
+ACCOUNT_COLUMNS: Final = ("adult_id", "child_id")
 #: Subdirectory of a run's output directory that holds the shadow's files.
 SHADOW_DIR: Final = "shadow"
 #: The run summary inside :data:`SHADOW_DIR`.
@@ -208,12 +212,33 @@ class ShadowRunAlerts:
         Every conversation scored (production scores file), in file order.
     production, shadow : list
         The conversations each model alerted, in file order.
+    accounts : RecordAccounts
+        The two accounts of every record of the three files (checked against a review
+        queue's decisions by ``riskscore compare --queue``).
     """
 
     summary: dict[str, Any]
     scored: list[Any]
     production: list[Any]
     shadow: list[Any]
+    accounts: RecordAccounts
+
+
+@dataclass(frozen=True, slots=True)
+class RecordAccounts:
+    """The conversation and its two accounts of each record of scores or alerts files, in
+    file order (a conversation of several records is listed once per record)."""
+
+    conversation_id: list[Any]
+    adult_id: list[Any]
+    child_id: list[Any]
+
+    def __add__(self, other: RecordAccounts) -> RecordAccounts:
+        return RecordAccounts(
+            self.conversation_id + other.conversation_id,
+            self.adult_id + other.adult_id,
+            self.child_id + other.child_id,
+        )
 
 
 def read_conversation_ids(path: Path) -> list[Any]:
@@ -236,7 +261,7 @@ def read_conversation_ids(path: Path) -> list[Any]:
         not Parquet or JSON lines, a record without ``conversation_id``, or an id that is
         none (naming the line and value).
     """
-    return _read_ids(path, "scores or alerts file", ("conversation_id",))
+    return _read_records(path, "scores or alerts file", ("conversation_id",)).conversation_id
 
 
 def read_alert_ids(path: Path) -> list[Any]:
@@ -255,13 +280,21 @@ def read_alert_ids(path: Path) -> list[Any]:
         As :func:`read_conversation_ids`, and a Parquet file without an alert field's
         column or a JSON line without one (naming the file, the line and the fields).
     """
+    return read_alerts(path).conversation_id
+
+
+def read_alerts(path: Path) -> RecordAccounts:
+    """The conversation and its two accounts of each alert of an alerts file, in file
+    order; read and checked as :func:`read_alert_ids` reads them."""
     required = tuple(name for name in ALERT_FIELDS if name not in LATER_ALERT_FIELDS)
-    return _read_ids(path, "alerts file", required)
+    return _read_records(path, "alerts file", required)
 
 
-def _read_ids(path: Path, what: str, required: Sequence[str]) -> list[Any]:
+def _read_records(path: Path, what: str, required: Sequence[str]) -> RecordAccounts:
     """The checked ``conversation_id`` of each record of ``path``, a ``what`` whose
-    records have the fields ``required``."""
+    records have the fields ``required``, and its ``adult_id`` and ``child_id`` where
+    ``required`` names them (else empty lists)."""
+    accounts = [name for name in ACCOUNT_COLUMNS if name in required]
     check_regular_file(path, what)
     if path.suffix.lower() in CSV_SUFFIXES:  # read as JSON lines, it was "not JSON"
         raise SchemaError(
@@ -272,8 +305,9 @@ def _read_ids(path: Path, what: str, required: Sequence[str]) -> list[Any]:
         try:
             with parquet_file(path) as parquet:
                 _check_fields(path, "", parquet.schema_arrow.names, required, "column")
-                column = parquet.read(columns=["conversation_id"])
+                column = parquet.read(columns=["conversation_id", *accounts])
                 ids: list[Any] = column.column(0).to_pylist()
+                others = [column.column(name).to_pylist() for name in accounts]
         except (pa.ArrowException, OSError) as exc:
             if isinstance(exc, OSError) and exc.errno is not None:
                 raise  # the system's (permission, I/O)
@@ -281,10 +315,11 @@ def _read_ids(path: Path, what: str, required: Sequence[str]) -> list[Any]:
             raise SchemaError(
                 f"{path}: not a Parquet {what} ({type(exc).__name__}: {detail})"
             ) from None
-        if integer_text_columns(column.schema):  # integers beside pair ids, as given
-            ids = [given_id(v, True) for v in ids]
-        return _checked_ids(path, ids, list(range(len(ids))), "row")
+        if "conversation_id" in integer_text_columns(column.schema):
+            ids = [given_id(v, True) for v in ids]  # integers beside pair ids, as given
+        return _records(_checked_ids(path, ids, list(range(len(ids))), "row"), others)
     ids, lines = [], []
+    others = [[] for _ in accounts]
     with path.open("rb") as fh:
         for lineno, data in enumerate(fh, start=1):
             record = _json_line(path, lineno, data)
@@ -294,7 +329,15 @@ def _read_ids(path: Path, what: str, required: Sequence[str]) -> list[Any]:
             _check_fields(path, f", line {lineno}", fields, required, "field")
             ids.append(record["conversation_id"])
             lines.append(lineno)
-    return _checked_ids(path, ids, lines, "line")
+            for values, name in zip(others, accounts, strict=True):
+                values.append(record[name])
+    return _records(_checked_ids(path, ids, lines, "line"), others)
+
+
+def _records(ids: list[Any], accounts: list[list[Any]]) -> RecordAccounts:
+    """:class:`RecordAccounts` of checked ids and the account columns read (none: empty)."""
+    adults, children = accounts if accounts else ([], [])
+    return RecordAccounts(ids, adults, children)
 
 
 def _check_fields(
@@ -414,15 +457,18 @@ def read_shadow_run(out_dir: str | Path) -> ShadowRunAlerts:
         if not real_path(f).is_relative_to(root):
             raise SchemaError(f"{path} names a file outside the run directory: {f}")
     decimal = "conversation_id" in _decimal_id_columns(summary, path)
-    scored, production, shadow = (
-        [given_id(i, decimal) for i in ids]
-        for ids in (
-            read_conversation_ids(paths[0]),
-            read_alert_ids(paths[1]),
-            read_alert_ids(paths[2]),
-        )
+    files = [
+        _read_records(paths[0], "scores or alerts file", ("conversation_id", *ACCOUNT_COLUMNS)),
+        read_alerts(paths[1]),
+        read_alerts(paths[2]),
+    ]
+    scored, production, shadow = ([given_id(i, decimal) for i in f.conversation_id] for f in files)
+    every = RecordAccounts(
+        [*scored, *production, *shadow],
+        [a for f in files for a in f.adult_id],
+        [c for f in files for c in f.child_id],
     )
-    return ShadowRunAlerts(summary, scored, production, shadow)
+    return ShadowRunAlerts(summary, scored, production, shadow, every)
 
 
 def _decimal_id_columns(summary: dict[str, Any], path: Path) -> list[str]:

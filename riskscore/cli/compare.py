@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from riskscore._words import number_text, plural
-from riskscore.batch.shadow import read_alert_ids, read_shadow_run
+from riskscore.batch.shadow import read_alerts, read_shadow_run
 from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._paths import (
     NamedBundle,
@@ -204,6 +204,7 @@ def _shadow(args: argparse.Namespace, labels: DecisionLabels | None) -> ModelCom
     if args.shadow_run is not None:
         run = read_shadow_run(args.shadow_run)
         scored, production, shadow = run.scored, run.production, run.shadow
+        accounts = run.accounts
         for model in names:
             model["parameters_sha256"] = run.summary[model["name"]].get("parameters_sha256")
     else:
@@ -211,12 +212,16 @@ def _shadow(args: argparse.Namespace, labels: DecisionLabels | None) -> ModelCom
             raise ValueError("--shadow-alerts needs the production alerts: --alerts FILE")
         # a file compared with itself (by any path) gains and loses nothing, whatever it holds
         check_own_files({"--alerts": args.alerts, "--shadow-alerts": args.shadow_alerts})
-        production = read_alert_ids(args.alerts)
-        shadow = read_alert_ids(args.shadow_alerts)
+        files = read_alerts(args.alerts), read_alerts(args.shadow_alerts)
+        production, shadow = (f.conversation_id for f in files)
         _check_one_id_kind({"--alerts": production, "--shadow-alerts": shadow})
-        scored = []
+        scored, accounts = [], files[0] + files[1]
     if labels is not None:  # a room's case under its pair's id, as batch names it
         labels = labels.on([*scored, *production, *shadow])
+        # decisions on other accounts' conversations of the same ids are not these alerts'
+        labels.check_accounts(
+            accounts.conversation_id, accounts.adult_id, accounts.child_id, "alerts files"
+        )
     return compare_alert_sets(
         scored,
         production,

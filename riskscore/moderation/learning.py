@@ -137,6 +137,7 @@ class DecisionLabels:
         conversation_ids: Collection[Any],
         adult_ids: Collection[Any],
         child_ids: Collection[Any],
+        source: str = "events",
     ) -> None:
         """Refuse events whose conversations are not those the decisions were made on:
         a labelled conversation (by its id as the queue files it, after :meth:`on`) whose
@@ -144,6 +145,8 @@ class DecisionLabels:
         ``child_ids``: its two accounts, per id of ``conversation_ids``). Ids such as
         0, 1, 2 ... recur in every data set; matched by id alone, another period's or
         another platform's events took the decisions as their labels, in silence.
+        ``source`` names what the ids come from in the message ("events", or the scores
+        and alerts files of a run compared).
 
         Raises
         ------
@@ -159,10 +162,10 @@ class DecisionLabels:
             c, queued, events = differ[0]
             raise SchemaError(
                 f"{len(differ)} decided conversation(s) are between other accounts in the "
-                f"events than in the review queue (e.g. conversation {shown_id(c)}: "
-                f"{' and '.join(queued)} in the queue, {' and '.join(events)} in the events): "
-                "these are not the events the decisions were made on; pass the events of the "
-                "period and platform the queue covers"
+                f"{source} than in the review queue (e.g. conversation {shown_id(c)}: "
+                f"{' and '.join(queued)} in the queue, {' and '.join(events)} in the "
+                f"{source}): these are not of the events the decisions were made on; pass "
+                f"the {source} of the period and platform the queue covers"
             )
 
     def _aliases(self, conversation: Any) -> list[Any]:
