@@ -79,6 +79,7 @@ SPARK_FILES: Final = (
     "tests/test_hostile_hr68d.py",
     "tests/test_spark.py",
     "tests/test_spark_errors.py",
+    "tests/test_spark_review.py",
 )
 SPARK_UNIT: Final = "spark"
 

@@ -85,7 +85,7 @@ def test_compare_bootstrap_beyond_the_shared_cap_is_refused_by_argparse(
     with pytest.raises(SystemExit) as exit_:
         main([*argv, "--bootstrap", str(10**11)])
     assert exit_.value.code == 2
-    assert f"argument --bootstrap: '{10**11}' is not a whole number from 1 to {MAX_BOOTSTRAP}" in (
+    assert f"argument --bootstrap: '{10**11}' is not a whole number from 40 to {MAX_BOOTSTRAP}" in (
         capsys.readouterr().err
     )
 
@@ -128,7 +128,7 @@ def test_compare_of_labels_with_one_class_writes_valid_json(
     # no positive: PR-AUC and recall are undefined; compare.json held NaN (not JSON)
     rs.synthetic.generate(120, prevalence=0.0, seed=4).write(tmp_path / "data")
     out = tmp_path / "out"
-    argv = ["compare", "default", "default", "--data", str(tmp_path / "data"), "--bootstrap", "5"]
+    argv = ["compare", "default", "default", "--data", str(tmp_path / "data"), "--bootstrap", "40"]
     assert main([*argv, "--out", str(out)]) == 0
     result = _strict_json(out / "compare.json")
     assert result["differences_b_minus_a"]["pr_auc"]["difference"] is None

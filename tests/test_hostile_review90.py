@@ -174,7 +174,7 @@ def test_a_float_label_column_names_its_missing_label(
 
 #: Before, each ran and ignored the option without a word: a researcher believed they had
 #: set it (`train --data d --worlds 5`, `evaluate --worlds 1 --bootstrap 10`,
-#: `policy check FILE --data d --seed 9`, `compare --events e A B --bootstrap 5`...).
+#: `policy check FILE --data d --seed 9`, `compare --events e A B --bootstrap 40`...).
 #: DATA, POLICY, EVENTS and OUT are placeholders.
 IGNORED_OPTIONS = [
     ("train --data DATA --worlds 5", "--worlds is an option of training on synthetic worlds"),
@@ -198,7 +198,10 @@ IGNORED_OPTIONS = [
     ("policy tune EVENTS --prevalence 0.5", "--prevalence is an option of policy check"),
     ("policy tune EVENTS --data DATA", "--data is an option of policy check (with --data)"),
     ("policy default --data DATA", "not of policy default"),
-    ("compare default default --events EVENTS --bootstrap 5", "--bootstrap is an option of --data"),
+    (
+        "compare default default --events EVENTS --bootstrap 40",
+        "--bootstrap is an option of --data",
+    ),
     ("compare default default --events EVENTS --seed 5", "--seed is an option of --data, not of"),
 ]
 

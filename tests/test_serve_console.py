@@ -46,12 +46,18 @@ def _seed(db: Path) -> None:
     store.close()
 
 
-@pytest.fixture
-def app_client(tmp_path: Path, model: rs.RiskModel) -> Iterator[TestClient]:
+def seeded_client(tmp_path: Path, model: rs.RiskModel) -> Iterator[TestClient]:
+    """A client of the service of :func:`_seed`'s three cases and two accounts (sign-in
+    limit 3)."""
     cfg = config(tmp_path, model, signin_attempts=3)
     _seed(cfg.db)
     with TestClient(create_app(cfg)) as client:
         yield client
+
+
+@pytest.fixture
+def app_client(tmp_path: Path, model: rs.RiskModel) -> Iterator[TestClient]:
+    yield from seeded_client(tmp_path, model)
 
 
 def _case_url(adult: object) -> str:

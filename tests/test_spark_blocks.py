@@ -61,3 +61,13 @@ def test_states_packed_as_bytes_come_back_bit_for_bit() -> None:
     assert state_matrix(packed.slice(0, 0)).shape == (0, N_STATE)
     with pytest.raises(ValueError, match="bytes each"):
         state_matrix(pa.array([b"x" * 8]))
+
+
+def test_states_come_back_from_large_binary_too() -> None:
+    """Was (hostile review): under ``spark.sql.execution.arrow.useLargeVarTypes`` the
+    states arrive as ``large_binary`` (64-bit offsets), read as 32-bit: every scoring task
+    failed with "conversation states must be 352 bytes each"."""
+    states = np.random.default_rng(3).normal(size=(5, N_STATE))
+    large = state_array(states).cast(pa.large_binary())
+    np.testing.assert_array_equal(state_matrix(large), states)
+    np.testing.assert_array_equal(state_matrix(large.slice(1, 3)), states[1:4])

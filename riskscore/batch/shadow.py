@@ -53,7 +53,6 @@ _ID_COLUMNS: Final = ("conversation_id", *ACCOUNT_ID_COLUMNS)
 
 __all__ = [
     "SHADOW_FILES",
-    "RecordAccounts",
     "ShadowRun",
     "ShadowRunAlerts",
     "read_alert_ids",

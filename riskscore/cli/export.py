@@ -13,7 +13,7 @@ from riskscore.cli._time import parse_end, parse_epoch
 from riskscore.io.given_times import TIME_RANGE
 from riskscore.keys import check_pseudonym_key, key_from_environment, key_source
 from riskscore.moderation import ReviewQueue
-from riskscore.moderation.cases import cut_period_text
+from riskscore.moderation.report_notes import cut_period_text
 from riskscore.regulatory import ExportFilter, export_all
 
 NAME = "export"

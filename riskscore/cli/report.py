@@ -39,10 +39,14 @@ from riskscore.io.timestamps import iso_utc
 from riskscore.keys import check_pseudonym_key, key_from_environment, key_source
 from riskscore.model import default_model_dir, load_model
 from riskscore.model.drift import check_has_reference, period_drift
-from riskscore.moderation.cases import check_period, cut_period_text
+from riskscore.moderation.cases import check_period
 from riskscore.moderation.disclosure import DEFAULT_MIN_CELL, SUPPRESSED
 from riskscore.moderation.queue import ReviewQueue
-from riskscore.moderation.report_notes import disclosure_note, simulation_banner
+from riskscore.moderation.report_notes import (
+    cut_period_text,
+    disclosure_note,
+    simulation_banner,
+)
 from riskscore.moderation.simulation import simulate_month
 from riskscore.moderation.transparency import REPORT_FILES, transparency_report
 

@@ -114,7 +114,9 @@ def state_matrix(column: pa.ChunkedArray | pa.Array) -> npt.NDArray[np.float64]:
     if array.null_count:
         raise ValueError(f"{array.null_count} of {n} conversation states are null")
     _, offsets, data = array.buffers()
-    ends = np.frombuffer(offsets, dtype=np.int32)[array.offset : array.offset + n + 1]
+    # large_binary under spark.sql.execution.arrow.useLargeVarTypes: 64-bit offsets
+    width = np.int64 if pa.types.is_large_binary(array.type) else np.int32
+    ends = np.frombuffer(offsets, dtype=width)[array.offset : array.offset + n + 1]
     if n and np.any(np.diff(ends) != _STATE_BYTES):
         raise ValueError(f"conversation states must be {_STATE_BYTES} bytes each")
     if not n:

@@ -16,18 +16,19 @@ from riskscore.exceptions import SchemaError
 from riskscore.integrations._spark_columns import ERROR, ROW
 from riskscore.integrations._spark_errors import raised
 from riskscore.integrations._spark_frames import (
+    Column,
     DataFrame,
     check_columns,
     normalize_ids,
     partitions_of,
     sf,
+    st,
     text_ids,
 )
 from riskscore.integrations._spark_read import read_errors
 from riskscore.integrations._spark_stages import Folded, PairIds, fold, parts_of, refusals
 from riskscore.integrations._spark_tallies import TallySpec
 from riskscore.io.groups import PAIR_ID_SEPARATOR, check_max_room_members, split_pair_id_error
-from riskscore.io.room_reach import EVENT_KEY
 from riskscore.io.timestamps import FutureLimit
 
 __all__ = [
@@ -96,22 +97,35 @@ def ids_hold_separator(events: DataFrame) -> bool:
 
 def rooms_may_be_understated(events: DataFrame) -> bool:
     """Whether an event of ``events`` has as many rows as its smallest ``room_size``, or
-    rows of two room sizes (one job, an aggregation by
-    :data:`~riskscore.io.room_reach.EVENT_KEY`): only then can its rows name more
+    rows of two room sizes (one job, an aggregation by a key every row of an event shares,
+    :func:`_event_key`): only then can its rows name more
     recipients than its room holds, or give it two sizes, rules that need the event's rows
     read together (:mod:`riskscore.io.room_reach`), which blocks by partition may not."""
     if "room_size" not in events.columns:
         return False
-    size = sf.col("room_size").cast("double")
+    size = sf.col("room_size").try_cast("double")  # 'two' is refused by the blocks' reader
     events = events.where(size.isNotNull())
-    key = [name for name in EVENT_KEY if name in events.columns]  # `event` is optional
-    per_event = events.groupBy(*key).agg(
+    per_event = events.groupBy(*_event_key(events)).agg(
         sf.count(sf.lit(1)).alias("n_rows"),
         sf.min(size).alias("smallest"),
         sf.max(size).alias("largest"),
     )
     suspect = (sf.col("n_rows") >= sf.col("smallest")) | (sf.col("largest") > sf.col("smallest"))
     return not per_event.where(suspect).isEmpty()
+
+
+def _event_key(events: DataFrame) -> list[Column]:
+    """A key that every row of one event shares (:data:`~riskscore.io.room_reach.EVENT_KEY`
+    as the reader reads it), coarser where the raw values could differ: the reader floors
+    times to the second and reads text times with their offsets, and folds a channel's or
+    an event type's case and spaces, so the channel, the event type and a time not given
+    as a number or an instant are left out (two events of a sender in one second count as
+    one: that can only send more blocks the slow, exact way)."""
+    key = [sf.col("conversation_id"), sf.col("sender_id")]
+    time = events.schema["timestamp"].dataType
+    if isinstance(time, (st.NumericType, st.TimestampType)):
+        key.append(sf.floor(sf.col("timestamp").cast("double")))
+    return key
 
 
 def _refuse(ev: DataFrame, rows: DataFrame) -> None:

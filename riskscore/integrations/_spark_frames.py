@@ -19,7 +19,7 @@ from riskscore.io.schema import ID_COLUMNS, INT64_MAX, INT64_MIN, SCHEMA_COLUMNS
 try:
     from py4j.protocol import Py4JError, Py4JJavaError
     from pyspark.errors import PySparkException
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
     from pyspark.sql import functions as sf
     from pyspark.sql import types as st
 except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -31,6 +31,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 __all__ = [
+    "Column",
     "DataFrame",
     "Py4JError",
     "Py4JJavaError",
@@ -50,7 +51,15 @@ __all__ = [
 
 def check_columns(events: DataFrame) -> None:
     """Schema v1 column names (those of fields nested in other columns too, for content),
-    and ids that are integers or strings (else a SchemaError)."""
+    and ids that are integers or strings (else a SchemaError); ``events`` a Spark DataFrame
+    (else a TypeError)."""
+    if not isinstance(events, DataFrame):  # a pandas DataFrame or an Arrow table, say
+        raise TypeError(
+            f"events must be a pyspark.sql.DataFrame, got {type(events).__module__}."
+            f"{type(events).__qualname__}: "
+            "spark.createDataFrame(...) makes one, or score a table on one machine "
+            "(riskscore.read_messages)"
+        )
     schema_names(list(events.columns), _field_paths(events.schema))
     for name in ID_COLUMNS:
         kind = events.schema[name].dataType

@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Final
+from urllib.parse import unquote
 
 from riskscore._words import plural
 from riskscore.exceptions import SchemaError
@@ -150,8 +151,34 @@ def parquet_events(spark: SparkSession, paths: list[str]) -> DataFrame:
             "partition) that lies beside files, nor files beside partition directories: move "
             "them, or give read_events the paths of the directories to read"
         )
+    _check_partition_ids(events)
     _check_partition_values(spark, events.inputFiles())
     return events
+
+
+def _check_partition_ids(events: DataFrame) -> None:
+    """Refuse partition directories named after an id column (``conversation_id=007``)
+    whose names Spark's partition type inference reads as other ids: ``007`` and ``7``
+    both as the integer 7 (two conversations merged into one), ``7.0`` as 7.0. A name that
+    is an integer's own text keeps its id; no job (the names are in the files' paths)."""
+    for key in ID_COLUMNS:
+        if key not in events.columns or isinstance(events.schema[key].dataType, st.StringType):
+            continue
+        for file in events.inputFiles():
+            for part in file.split("/")[:-1]:
+                name = unquote(part[len(key) + 1 :]) if part.startswith(f"{key}=") else None
+                if name is None or name == HIVE_NULL or CANONICAL_INTEGER.fullmatch(name):
+                    continue
+                kind = events.schema[key].dataType.simpleString()
+                raise SchemaError(
+                    f"Spark's partition type inference reads the directory {key}={name} "
+                    f"({file}) as {kind} {key}, another id than its name ('007' and '7' "
+                    "would be one id, 7): set "
+                    "spark.sql.sources.partitionColumnTypeInference.enabled to false before "
+                    "read_events (ids as text), or name the directories by the integers' "
+                    "own text",
+                    column=key,
+                )
 
 
 def _check_partition_values(spark: SparkSession, files: list[str]) -> None:
@@ -173,8 +200,9 @@ def _check_partition_values(spark: SparkSession, files: list[str]) -> None:
         # fractions by number (13.0 under sender_age=13), ids and text as written
         fraction = isinstance(own.schema[key].dataType, (st.FloatType, st.DoubleType))
         held = sf.col(key).cast("double" if fraction else "string")
-        named = named.cast("double") if fraction else named
-        other = own.where(~held.eqNullSafe(named)).select(key, named, path).first()
+        # a directory sender_age=unknown over ages as numbers: null, so it differs
+        value = named.try_cast("double") if fraction else named
+        other = own.where(~held.eqNullSafe(value)).select(key, named, path).first()
         if other is not None:
             value, directory, file = other
             raise SchemaError(
@@ -185,6 +213,13 @@ def _check_partition_values(spark: SparkSession, files: list[str]) -> None:
                 "directories, or leave the column out of the files",
                 column=key,
             )
+
+
+#: How Spark names the directory of a partition whose value is null (the id is refused
+#: as null by the events' rules).
+HIVE_NULL: Final = "__HIVE_DEFAULT_PARTITION__"
+#: An integer's own text: what a partition directory of integer ids may be named.
+CANONICAL_INTEGER: Final = re.compile(r"-?(?:0|[1-9][0-9]*)")
 
 
 def _named(files: list[str]) -> str:
@@ -247,6 +282,19 @@ def _read_error(exc: Py4JJavaError | PySparkException, paths: list[str]) -> Sche
             f"the directories of {where} hold files at the top of partition directories "
             f"(column=value) and of others ({bases}): move the files of the others, or give "
             "read_events the paths of the directories to read"
+        )
+    if condition == "PARQUET_TYPE_ILLEGAL":  # Spark's error names neither file nor column
+        kind = params.get("parquetType", "?")
+        nanos = (
+            " (pandas' datetime64[ns], as pyarrow writes it by default: write with "
+            "coerce_timestamps='us', or the times as epoch seconds)"
+            if "NANOS" in kind
+            else ""
+        )
+        return SchemaError(
+            f"a column of the Parquet files of {where} has the Parquet type {kind}, which "
+            f"Spark does not read{nanos}; rewrite the column with a type Spark reads, or "
+            "score the files on one machine (riskscore.read_messages reads them)"
         )
     if condition == "UNABLE_TO_INFER_SCHEMA":
         return SchemaError(

@@ -68,8 +68,8 @@ from riskscore.integrations._spark_read import Paths, parquet_events, spark_path
 from riskscore.integrations._spark_stages import scores_of, scoring_rows, tallies_of
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S
-from riskscore.model import RiskModel
-from riskscore.policy import AlertPolicy
+from riskscore.model import RiskModel, checked_model
+from riskscore.policy import AlertPolicy, policy_or_default
 
 __all__ = [
     "SCORE_COLUMNS",
@@ -292,10 +292,14 @@ def score_events(
     >>> alerts(scores).orderBy("tier", "risk", ascending=False).show(5)  # doctest: +SKIP
     """
     n_reasons = check_whole("n_reasons", n_reasons, 1)
+    # the arguments before any job: else a wrong one failed after the pass over the events
+    checked_model(model)
+    if shadow_model is not None:
+        checked_model(shadow_model, "shadow_model")
+    policy = policy_or_default(policy)
     ev, read, n_parts = events_to_read(
         events, partitions, block_events, max_room_members, now, max_future_s
     )
-    policy = AlertPolicy.default() if policy is None else policy
     folded, pairs = checked_fold(ev, read, n_parts)
     # group rooms give text pair ids: then every id is text
     conv_text = read.string_conversation_ids or pairs.any

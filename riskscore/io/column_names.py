@@ -11,6 +11,8 @@ from collections.abc import Collection
 from functools import lru_cache
 from typing import Final
 
+from rapidfuzz.distance import OSA
+
 from riskscore.io.schema import NAME_CACHE_SIZE, SCHEMA_COLUMNS, plain_name
 
 __all__ = ["misspelt_column", "variant_of"]
@@ -21,33 +23,10 @@ def _folded(name: str) -> str:
     return re.sub(r"[\W_]+", "", plain_name(name)).casefold()
 
 
-def _edits(a: str, b: str, limit: int) -> int:
-    """Edits (a letter added, dropped, changed, or two swapped) that turn ``a`` into ``b``,
-    or ``limit + 1`` when more than ``limit``. Only the cells within ``limit`` of the
-    diagonal are counted (a cell beyond is more than ``limit`` edits, each added or dropped
-    letter one), and the count stops when two rows are past the limit: a new name on every
-    event (hostile) is compared with every column."""
-    over = limit + 1
-    if abs(len(a) - len(b)) > limit:
-        return over
-    before, row = None, [min(j, over) for j in range(len(b) + 1)]
-    for i, ca in enumerate(a, start=1):
-        current = [over] * (len(b) + 1)
-        current[0] = min(i, over)
-        for j in range(max(1, i - limit), min(len(b), i + limit) + 1):
-            cb = b[j - 1]
-            cost = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + (ca != cb))
-            if before is not None and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                cost = min(cost, before[j - 2] + 1)
-            current[j] = min(cost, over)
-        if min(current) == over and min(row) == over:  # later rows are built from these
-            return over
-        before, row = row, current
-    return row[-1]
-
-
 #: The schema v1 columns as :func:`_verdict` compares names with them (:func:`_folded`).
-_FOLDED_COLUMNS: Final = tuple((column, _folded(column)) for column in SCHEMA_COLUMNS)
+_FOLDED_COLUMNS: Final = tuple(
+    (column, _folded(column), max(1, (len(_folded(column)) - 4) // 5)) for column in SCHEMA_COLUMNS
+)
 
 
 #: Names no longer than this may resemble a column (the longest is 23 characters).
@@ -62,10 +41,11 @@ def _verdict(name: str) -> tuple[str | None, str | None]:
     field riskscore does not read. Only names of at most :data:`_MAX_RESEMBLING_CHARS`
     characters come here, so the cache holds no long ones."""
     folded = _folded(name)
-    variant = next((column for column, target in _FOLDED_COLUMNS if folded == target), None)
-    for column, target in _FOLDED_COLUMNS:
-        limit = max(1, (len(target) - 4) // 5)
-        if _edits(folded, target, limit) <= limit:
+    variant = next((column for column, target, _ in _FOLDED_COLUMNS if folded == target), None)
+    for column, target, limit in _FOLDED_COLUMNS:
+        # letters added, dropped, changed or two neighbours swapped (optimal string
+        # alignment), cut off beyond the limit
+        if OSA.distance(folded, target, score_cutoff=limit) <= limit:
             return variant, column
     return variant, None
 

@@ -287,9 +287,10 @@ _LOOKALIKES: Final = str.maketrans(
 
 def plain_name(name: str) -> str:
     """A column name as it reads: compatibility forms folded (full-width letters), accents and
-    invisible characters (zero-width space, soft hyphen, NUL, escape: those of
-    :data:`HIDDEN_CATEGORIES` but whitespace, which separates words) dropped, look-alike
-    letters Latin."""
+    invisible characters (zero-width space, soft hyphen, NUL, escape: :data:`HIDDEN_CATEGORIES`
+    but whitespace, which separates words) dropped, look-alike letters Latin."""
+    if name.isascii() and name.isprintable():  # no accent, hidden or look-alike character
+        return name.strip()
     decomposed = unicodedata.normalize("NFKD", str(name))
     kept = "".join(c for c in decomposed if not _hidden_in_name(c))
     return unicodedata.normalize("NFKC", kept).translate(_LOOKALIKES).strip()

@@ -16,7 +16,7 @@ from riskscore.model.bundle import default_model_dir, load_model, save_model, ve
 from riskscore.model.calibration import Platt
 from riskscore.model.labels import ConversationLabels, align_labels
 from riskscore.model.recipe import WorldsRecipe
-from riskscore.model.risk_model import RiskModel
+from riskscore.model.risk_model import RiskModel, checked_model
 from riskscore.model.training import MODEL_INPUTS, fit_risk_model, train
 from riskscore.model.trees import TreeEnsemble
 
@@ -28,6 +28,7 @@ __all__ = [
     "TreeEnsemble",
     "WorldsRecipe",
     "align_labels",
+    "checked_model",
     "default_model_dir",
     "fit_risk_model",
     "load_model",

@@ -36,12 +36,13 @@ from riskscore.features import (
     extract_features,
     feature_index,
 )
+from riskscore.io.raw import show
 from riskscore.model.calibration import Platt
 from riskscore.model.exit_leaves import ExitLeaves
 from riskscore.model.scores import ScoreTable, top_reasons
 from riskscore.model.trees import TreeEnsemble
 
-__all__ = ["RiskModel"]
+__all__ = ["RiskModel", "checked_model"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -324,3 +325,23 @@ class RiskModel:
                 f"{high:g}): its parameters are not fitted ones. Restore or retrain the bundle"
             )
         return model
+
+
+def checked_model(model: object, name: str = "model") -> RiskModel:
+    """``model`` if it is a :class:`RiskModel`, else a TypeError naming ``name`` (the
+    argument of a scorer, before any work).
+
+    Examples
+    --------
+    >>> checked_model("models/default")
+    Traceback (most recent call last):
+    ...
+    TypeError: model must be a RiskModel (rs.load_model(path) reads a bundle), got str \
+'models/default'
+    """
+    if not isinstance(model, RiskModel):  # a bundle's path, say
+        raise TypeError(
+            f"{name} must be a RiskModel (rs.load_model(path) reads a bundle), got "
+            f"{type(model).__name__} {show(model)}"
+        )
+    return model

@@ -54,7 +54,6 @@ __all__ = [
     "check_period",
     "check_platform",
     "closed_end",
-    "cut_period_text",
     "parse_token",
     "youngest_child_age",
 ]
@@ -194,22 +193,6 @@ def closed_end(start: int | None, end: int, as_of: int | None = None) -> int:
             f"{_when(int(as_of))}: nothing in the period has happened yet"
         )
     return min(end, int(as_of))
-
-
-def cut_period_text(asked: str, requested_end: str, made: str) -> str:
-    """What a report or export of a period cut by :func:`closed_end` says, in every output
-    (``asked``: how the period's end was given; ``made``: what was made at that time).
-
-    Examples
-    --------
-    >>> cut_period_text("the --to given", "2200-01-01T00:00:00Z", "the export")
-    'the --to given ends 2200-01-01T00:00:00Z, after the time of the export: the period is \
-cut there, so that no figure is of a period that has not ended'
-    """
-    return (
-        f"{asked} ends {requested_end}, after the time of {made}: the period is cut there, "
-        "so that no figure is of a period that has not ended"
-    )
 
 
 def _when(epoch: int) -> str:

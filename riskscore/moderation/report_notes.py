@@ -1,6 +1,7 @@
 """The sentences every rendering of a transparency report states (Markdown, HTML and
 ``riskscore report``'s summary): whether its figures are simulated, its disclosure control,
-and how its items are placed in the period (private to ``transparency``)."""
+and how its items are placed in the period (private to ``transparency``); and what a
+report or export of a period not yet ended says of it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from riskscore.moderation.disclosure import SUPPRESSED
 __all__ = [
     "SIMULATION_MARKS",
     "count_text",
+    "cut_period_text",
     "disclosure_note",
     "received_note",
     "simulation_banner",
@@ -63,4 +65,20 @@ def received_note(d: dict[str, Any]) -> str:
         f"dated before it (late arrivals, never added to the report of the period they are "
         f"dated in): alerts {count_text(late['alerts'])}, user reports "
         f"{count_text(late['user_reports'])}."
+    )
+
+
+def cut_period_text(asked: str, requested_end: str, made: str) -> str:
+    """What a report or export of a period cut by :func:`closed_end` says, in every output
+    (``asked``: how the period's end was given; ``made``: what was made at that time).
+
+    Examples
+    --------
+    >>> cut_period_text("the --to given", "2200-01-01T00:00:00Z", "the export")
+    'the --to given ends 2200-01-01T00:00:00Z, after the time of the export: the period is \
+cut there, so that no figure is of a period that has not ended'
+    """
+    return (
+        f"{asked} ends {requested_end}, after the time of {made}: the period is cut there, "
+        "so that no figure is of a period that has not ended"
     )

@@ -11,11 +11,11 @@ from riskscore._optional import import_extra
 from riskscore._words import plural
 from riskscore.io.markdown import markdown_row, markdown_text
 from riskscore.model.drift import MAJOR_SHIFT, MODERATE_SHIFT, SHIFT_HEADER, shift_rows
-from riskscore.moderation.cases import cut_period_text
 from riskscore.moderation.disclosure import SUPPRESSED
 from riskscore.moderation.item_history import CHANNEL_NOTES
 from riskscore.moderation.report_notes import (
     SIMULATION_MARKS,
+    cut_period_text,
     disclosure_note,
     received_note,
     simulation_banner,

@@ -32,7 +32,7 @@ from riskscore.io.groups import (
 )
 from riskscore.io.raw import show
 from riskscore.io.room_reach import RoomReach
-from riskscore.model import RiskModel
+from riskscore.model import RiskModel, checked_model
 from riskscore.online.clock import ScorerClock
 from riskscore.online.lock import CheckpointLock
 from riskscore.online.options import (
@@ -104,11 +104,7 @@ class ScorerMemory(ScorerClock, ScorerCheckpoints):
         max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
         max_account_contacts: int = DEFAULT_MAX_ACCOUNT_CONTACTS,
     ) -> None:
-        if not isinstance(model, RiskModel):  # a bundle's path, say
-            raise TypeError(
-                "model must be a RiskModel (rs.load_model(path) reads a bundle), got "
-                f"{type(model).__name__} {show(model)}"
-            )
+        checked_model(model)
         self.max_room_members = check_max_room_members(max_room_members)
         check_time_source(time_source)
         check_whole("max_conversations", max_conversations, 1, MAX_CONVERSATIONS_LIMIT)

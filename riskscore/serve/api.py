@@ -162,6 +162,9 @@ async def _read_body(request: Request, limit: int, timeout_s: float) -> bytes:
 #: the second was ignored, so a retry under it was applied again; with two ``Content-Type``
 #: headers the first decided how the body was read.
 _ONCE_HEADERS: Final = ("Idempotency-Key", "Content-Type", "Content-Encoding")
+#: Seconds ``/healthz`` waits for the scorer's thread before it answers with the counts it
+#: last read there (a probe that timed out would restart a process that is only busy).
+HEALTH_WAIT_S: Final = 1.0
 
 
 @router.post(
@@ -268,15 +271,23 @@ def _not_live_text(service: ScoringService, raw_id: str, id_type: IdType | None)
 
 @router.get("/healthz", summary="Liveness: the process is up; counts of what it holds")
 async def healthz(request: Request) -> dict[str, Any]:
-    """``{"status": "ok", ...}`` with events applied, live conversations, open items."""
+    """``{"status": "ok", ...}`` with events applied, live conversations, open items, read
+    on the scorer's thread (``"scorer": "idle"``), or, while a batch holds that thread for
+    more than :data:`HEALTH_WAIT_S`, as last read there (``"scorer": "busy"``, ``as_of``)."""
     state = request.app.state.serve
     if state.service is None:
         return {
             "status": "ok",
             "open_items": await anyio.to_thread.run_sync(lambda: len(state.queue)),
         }
-    health: dict[str, Any] = await _scoring(request, state.service.health)
-    return health
+    service = state.service
+    try:  # a long batch holds the scorer's thread: liveness does not wait for it
+        health: dict[str, Any] = await asyncio.wait_for(
+            _scoring(request, service.health), HEALTH_WAIT_S
+        )
+    except TimeoutError:
+        return {**service.latest_health, "scorer": "busy"}
+    return {**health, "scorer": "idle"}
 
 
 @router.get("/metrics", summary="Prometheus metrics (text exposition format)")

@@ -12,6 +12,7 @@ the platform's single sign-on proxy in that header.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from functools import partial
@@ -89,7 +90,7 @@ def _page(
     full = {
         "user": user,
         "csrf_field": CSRF_FIELD,
-        "csrf_token": state.signer.csrf_token(nonce),
+        "csrf_token": state.signer.csrf_token(nonce, _form_owner(request)),
         "trusted": state.config.trusted_header is not None,
         **context,
     }
@@ -165,18 +166,36 @@ def _user(request: Request, *, lead: bool = False) -> Moderator:
     return account
 
 
+def _form_owner(request: Request) -> str:
+    """Whose forms a request's CSRF tokens are (:meth:`Signer.csrf_token`): the account and
+    generation of its session, or with ``trusted_header`` the account the proxy names;
+    ``""`` before sign-in."""
+    state = _state(request)
+    header = state.config.trusted_header
+    if header is not None:
+        return "header:" + request.headers.get(header, "")
+    session = state.signer.session_of(request.cookies.get(SESSION_COOKIE))
+    return "" if session is None else f"session:{session[0]}:{session[1]}"
+
+
 async def _form(request: Request, user: Moderator | None) -> FormData:
     """The posted form, after its CSRF check and a check that no field holds content.
     A form from another site is refused unread (:func:`~riskscore.serve.security.from_own_site`)."""
     if not from_own_site(request.headers.get("sec-fetch-site")):
         text = "The form was sent from another site; use the console's own pages."
         raise ConsoleRefusedError(_message(request, "Form refused", text, 403, user))
-    form = await request.form(max_files=0, max_fields=20, max_part_size=64 * 1024)
     state = _state(request)
+    try:  # as the API's bodies: a client trickling a form holds no connection for longer
+        async with asyncio.timeout(state.config.body_timeout_s):
+            form = await request.form(max_files=0, max_fields=20, max_part_size=64 * 1024)
+    except TimeoutError:
+        text = "The form was not received in time. Send it again."
+        raise ConsoleRefusedError(_message(request, "Form refused", text, 408, user)) from None
     problem = content_field_problem(form, "form")
     if problem is not None:
         raise ConsoleRefusedError(_message(request, "Refused", f"{problem}.", 422, user))
-    if not state.signer.csrf_ok(form.get(CSRF_FIELD), request.cookies.get(CSRF_COOKIE)):
+    cookie, owner = request.cookies.get(CSRF_COOKIE), _form_owner(request)
+    if not state.signer.csrf_ok(form.get(CSRF_FIELD), cookie, owner):
         raise ConsoleRefusedError(
             _message(
                 request,

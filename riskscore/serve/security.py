@@ -187,21 +187,30 @@ class Signer:
         device = data.get("d")
         return device if isinstance(device, str) else None
 
-    def csrf_token(self, nonce: str) -> str:
-        """The form token for the CSRF cookie ``nonce``."""
-        return str(self._csrf.dumps(nonce))
+    def csrf_token(self, nonce: str, owner: str = "") -> str:
+        """The form token for the CSRF cookie ``nonce`` in the session of ``owner``
+        (:func:`form_owner`; ``""`` before sign-in)."""
+        return str(self._csrf.dumps([nonce, owner]))
 
-    def csrf_ok(self, token: object, nonce: str | None) -> bool:
-        """Whether a form's token was issued for this cookie and has not expired."""
+    def csrf_ok(self, token: object, nonce: str | None, owner: str = "") -> bool:
+        """Whether a form's token was issued for this cookie in this session and has not
+        expired: a token of another session (an outsider's, whose cookie a sibling site
+        planted in a moderator's browser) does not pass."""
         if not isinstance(token, str) or not nonce:
             return False
         try:
             value = self._csrf.loads(token, max_age=int(self.max_age_s))
         except BadSignature:
             return False
+        if not (isinstance(value, list) and len(value) == 2):
+            return False
         # As bytes: compare_digest refuses text that is not ASCII (a cookie is the
         # client's, read as Latin-1), with a TypeError.
-        return isinstance(value, str) and secrets.compare_digest(value.encode(), nonce.encode())
+        pairs = zip(value, (nonce, owner), strict=True)
+        same = [
+            isinstance(a, str) and secrets.compare_digest(a.encode(), b.encode()) for a, b in pairs
+        ]
+        return all(same)
 
 
 @dataclass

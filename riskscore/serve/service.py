@@ -130,6 +130,9 @@ class ScoringService:
         self._batches = remembered_batches(scorer.checkpoint_extra, checkpoint)
         self._entries = sum(_entries(r) for r, _ in self._batches.values())
         self._forget_oldest()
+        #: What ``/healthz`` last read on the scorer's thread (its answer while a batch
+        #: holds that thread): the counts as of ``as_of``; None before the first read.
+        self.latest_health: dict[str, Any] = {"status": "ok", "as_of": None}
 
     # ------------------------------------------------------------------ events
 
@@ -406,15 +409,18 @@ conversation_ids`): text, or with ``id_type`` None and an integer written there,
         }
 
     def health(self) -> dict[str, Any]:
-        """What ``/healthz`` reports."""
+        """What ``/healthz`` reports, kept as :attr:`latest_health` (run on the scorer's
+        thread, which owns the queue's connection)."""
         s = self.scorer
-        return {
+        self.latest_health = {
             "status": "ok",
             "events": s.n_events,
             "live_conversations": s.n_conversations,
             "open_items": len(self.queue),
             "last_checkpoint": self.last_checkpoint,
+            "as_of": time.time(),
         }
+        return self.latest_health
 
     # ------------------------------------------------------------------ state
 

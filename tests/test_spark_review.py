@@ -1,0 +1,137 @@
+"""Spark inputs a hostile review found read otherwise than on one machine (December 2026).
+
+Each test names what it was; the single machine's answer is the reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from pyspark.sql import SparkSession
+from spark_helpers import runtime_conf
+
+import riskscore as rs
+import riskscore.integrations.spark as rs_spark
+
+T = 1_700_000_000
+INFERENCE = "spark.sql.sources.partitionColumnTypeInference.enabled"
+
+
+@pytest.fixture(scope="module")
+def spark(spark_session: SparkSession) -> Iterator[SparkSession]:
+    conf = {"spark.sql.shuffle.partitions": "2", "spark.sql.codegen.wholeStage": "false"}
+    with runtime_conf(spark_session, conf) as session:
+        yield session
+
+
+def _pair(conversation: str, start: int, adult: str, child: str) -> list[dict[str, object]]:
+    return [
+        {
+            "timestamp": start + 60 * i,
+            "sender_id": (adult, child)[i % 2],
+            "recipient_id": (child, adult)[i % 2],
+            "channel": "direct",
+            "sender_age": (34.0, 13.0)[i % 2],
+            "recipient_age": (13.0, 34.0)[i % 2],
+        }
+        for i in range(4)
+    ]
+
+
+def test_partition_directories_of_ids_are_not_read_as_other_ids(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """Was: Spark's partition type inference read conversation_id=007 and
+    conversation_id=7 both as the integer 7: one conversation of both pairs' events, no
+    error. Refused; with the inference off the ids are the directories' text, two
+    conversations as on one machine."""
+    for name, adult, child in (("007", "a1", "k1"), ("7", "a2", "k2")):
+        folder = tmp_path / f"conversation_id={name}"
+        folder.mkdir()
+        pq.write_table(pa.Table.from_pylist(_pair(name, T, adult, child)), folder / "p.parquet")
+    with pytest.raises(rs.SchemaError, match=r"directory conversation_id=007 .* as int "):
+        rs_spark.read_events(spark, str(tmp_path))
+    with runtime_conf(spark, {INFERENCE: "false"}):
+        events = rs_spark.read_events(spark, str(tmp_path))
+        scored = rs_spark.score_events(events, rs.load_model(), partitions=2).toArrow()
+    assert sorted(scored["conversation_id"].to_pylist()) == ["007", "7"]
+
+
+def test_a_room_understated_below_the_second_is_refused_by_account_features(
+    spark: SparkSession,
+) -> None:
+    """Was: ``account_features`` decided whether to read rooms whole by the events' raw
+    times and channels, so one message to six accounts of a room said to hold three (its
+    rows a tenth of a second apart, or the channel spelled Group and group) passed, and
+    broadcast its contacts into the adult's fan-out. Refused as read_messages refuses it."""
+    rows = [
+        {"conversation_id": "room", "timestamp": T + k / 10, "sender_id": "adult",
+         "recipient_id": f"kid{k}", "channel": ("group", "Group ")[k % 2], "room_size": 3,
+         "sender_age": 35.0, "recipient_age": 12.0}
+        for k in range(6)
+    ]  # fmt: skip
+    table = pa.Table.from_pylist(rows)
+    with pytest.raises(rs.SchemaError) as alone:
+        rs.read_messages(table)
+    frame = spark.createDataFrame(table).repartition(6)
+    with pytest.raises(rs.SchemaError) as info:
+        rs_spark.account_features(frame, partitions=2).collect()
+    assert str(info.value).split(": ", 1)[1] == str(alone.value).split(": ", 1)[1]
+
+
+def test_text_that_is_no_room_size_is_the_readers_refusal(spark: SparkSession) -> None:
+    """Was: under Spark 4's ANSI mode the room check's cast raised CAST_INVALID_INPUT."""
+    rows = [{**r, "conversation_id": 1, "room_size": ("2", "two")[i % 2]}
+            for i, r in enumerate(_pair("1", T, "a", "m"))]  # fmt: skip
+    table = pa.Table.from_pylist(rows)
+    with pytest.raises(rs.SchemaError) as alone:
+        rs.read_messages(table)
+    with pytest.raises(rs.SchemaError) as info:
+        rs_spark.account_features(spark.createDataFrame(table), partitions=1).collect()
+    assert str(info.value) == str(alone.value)
+
+
+def test_nanosecond_parquet_times_get_an_error_that_says_what_to_do(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """Was: Spark's AnalysisException PARQUET_TYPE_ILLEGAL, naming no file or column."""
+    table = pa.Table.from_pylist([{**r, "conversation_id": 1} for r in _pair("1", T, "a", "m")])
+    nanos = pa.array(np.asarray(table["timestamp"]) * 10**9, pa.timestamp("ns", tz="UTC"))
+    pq.write_table(table.set_column(0, "timestamp", nanos), tmp_path / "events.parquet")
+    assert len(rs.read_messages(tmp_path / "events.parquet").to_arrow()) == 4
+    with pytest.raises(rs.SchemaError, match=r"TIMESTAMP\(NANOS.*coerce_timestamps='us'"):
+        rs_spark.read_events(spark, str(tmp_path))
+
+
+def test_wrong_arguments_are_refused_before_any_job(spark: SparkSession) -> None:
+    """Was: a model given as a path failed after the pass over every event (leaving its
+    cache), a policy given as a dict in the executors, a pandas frame in check_columns."""
+    table = pa.Table.from_pylist([{**r, "conversation_id": 1} for r in _pair("1", T, "a", "m")])
+    frame = spark.createDataFrame(table)
+    cached = spark.sparkContext._jsc.getPersistentRDDs().size()
+    model = rs.load_model()
+    with pytest.raises(TypeError, match="model must be a RiskModel"):
+        rs_spark.score_events(frame, "models/default")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="shadow_model must be a RiskModel"):
+        rs_spark.score_events(frame, model, shadow_model="x")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="policy must be an AlertPolicy"):
+        rs_spark.score_events(frame, model, {"review": 0.5})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"must be a pyspark\.sql\.DataFrame, got pyarrow"):
+        rs_spark.score_events(table, model)  # type: ignore[arg-type]
+    assert spark.sparkContext._jsc.getPersistentRDDs().size() == cached
+
+
+def test_large_var_types_score_as_the_default(spark: SparkSession) -> None:
+    """Was: with spark.sql.execution.arrow.useLargeVarTypes the states came back as
+    large_binary and every scoring task failed."""
+    table = rs.synthetic.generate(12, prevalence=0.2, seed=7).messages.to_arrow()
+    frame, model = spark.createDataFrame(table), rs.load_model()
+    plain = rs_spark.score_events(frame, model, partitions=2).toArrow().sort_by("conversation_id")
+    with runtime_conf(spark, {"spark.sql.execution.arrow.useLargeVarTypes": "true"}):
+        large = rs_spark.score_events(frame, model, partitions=2).toArrow()
+    np.testing.assert_array_equal(large.sort_by("conversation_id")["risk"], plain["risk"])
