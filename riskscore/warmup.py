@@ -158,7 +158,11 @@ def _warm_batch() -> int:
     extract_account_features(messages)
     # features (extract_features) and scores, with reasons for every conversation
     model.score(messages, reasons_above=0.0)
-    with tempfile.TemporaryDirectory(prefix="riskscore-warmup-") as folder:
+    try:
+        scratch = tempfile.TemporaryDirectory(prefix="riskscore-warmup-")
+    except FileNotFoundError:  # no usable temporary directory (out of core needs one too):
+        return len(messages)  # its kernels, and those of JSON lines, compile on first use
+    with scratch as folder:
         data.write(folder)
         # In several chunks: the merge of their tallies has kernels of its own.
         chunk = len(messages) // 3 + 1

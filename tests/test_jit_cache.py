@@ -7,7 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import riskscore
+from riskscore import warmup
 from riskscore._jit_cache import COMPILED_SUBPACKAGES, STAMP_NAME, clear_stale_jit_caches
 
 PACKAGE = Path(riskscore.__file__).resolve().parent
@@ -149,3 +152,19 @@ print(sorted(name(d.py_func) for d in gc.get_objects() if isinstance(d, CPUDispa
     assert after_warm_up == "[]", f"compiled after warm_up: {after_warm_up}"
     # Read-only and writable inputs are two signatures, each compiled: riskscore._read_only.
     assert several_signatures == "[]", f"compiled for read-only and writable: {several_signatures}"
+
+
+def test_warm_up_without_a_temporary_directory_warms_the_rest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Was (packaging review): with no usable temporary directory (a read-only machine),
+    ``riskscore warmup`` failed on the files it scores, where it promises to say that
+    nothing is cached. It warms the rest; out of core (which needs one) and JSON lines
+    compile on first use."""
+
+    def no_temp() -> str:
+        raise FileNotFoundError("No usable temporary directory found")
+
+    monkeypatch.setattr(warmup.tempfile, "tempdir", None)  # tempfile's own cached choice
+    monkeypatch.setattr(warmup.tempfile, "_get_default_tempdir", no_temp)
+    assert warmup._warm_batch() > 0

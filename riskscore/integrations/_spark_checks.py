@@ -67,6 +67,12 @@ def events_to_read(
     block_events = check_whole("block_events", block_events, 1, MAX_BLOCK_EVENTS)
     if partitions is not None:
         partitions = check_whole("partitions", partitions, 1, MAX_PARTITIONS)
+    if not isinstance(events, DataFrame):  # a pandas DataFrame or an Arrow table, say
+        raise TypeError(
+            f"events must be a pyspark.sql.DataFrame, got {type(events).__module__}."
+            f"{type(events).__qualname__}: spark.createDataFrame(...) makes one, or score a "
+            "table on one machine (riskscore.read_messages)"
+        )
     check_columns(events)
     ev, conv_text, acc_text = normalize_ids(events)
     ev = ev.withColumn(ROW, sf.monotonically_increasing_id())

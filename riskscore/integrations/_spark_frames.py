@@ -51,15 +51,7 @@ __all__ = [
 
 def check_columns(events: DataFrame) -> None:
     """Schema v1 column names (those of fields nested in other columns too, for content),
-    and ids that are integers or strings (else a SchemaError); ``events`` a Spark DataFrame
-    (else a TypeError)."""
-    if not isinstance(events, DataFrame):  # a pandas DataFrame or an Arrow table, say
-        raise TypeError(
-            f"events must be a pyspark.sql.DataFrame, got {type(events).__module__}."
-            f"{type(events).__qualname__}: "
-            "spark.createDataFrame(...) makes one, or score a table on one machine "
-            "(riskscore.read_messages)"
-        )
+    and ids that are integers or strings (else a SchemaError)."""
     schema_names(list(events.columns), _field_paths(events.schema))
     for name in ID_COLUMNS:
         kind = events.schema[name].dataType

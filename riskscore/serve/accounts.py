@@ -364,6 +364,23 @@ class ModeratorStore:
         matches = self.password_matches(stored, password)
         return account if matches and account is not None else None
 
+    def sign_in(self, name: str, password: str) -> Moderator | None:
+        """:meth:`verify`, logged either way: the same write whether or not the name
+        exists (no timing tell); the log keeps the name only when it is an account's (a
+        user may type a password there)."""
+        account = self.verify(name, password)
+        self.log_access(
+            name if account is None else account.name,
+            "sign-in refused" if account is None else "sign-in",
+        )
+        return account
+
+    def end_session(self, name: str, session: int) -> None:
+        """:meth:`sign_out`, logged when it ended sessions (a cookie already void ends
+        none and is no sign-out)."""
+        if self.sign_out(name, session):
+            self.log_access(name, "sign-out")
+
     def assign(self, adult_key: str, moderator: str, by: Moderator) -> None:
         """Assign the case of ``adult_key`` (an encoded adult id) to ``moderator``.
 

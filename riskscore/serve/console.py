@@ -263,7 +263,7 @@ async def signin(request: Request) -> Response:
         wait = max(state.name_limiter.wait_s(name_key), state.limiter.wait_s(client_key))
         text = f"Too many failed sign-ins. Wait {duration_text(wait)} and try again."
         return _page(request, "signin.html", {"error": text}, status=429)
-    account = await to_thread(_check_password, state, name, password, limiter=state.hashing)
+    account = await to_thread(state.accounts.sign_in, name, password, limiter=state.hashing)
     if account is None:
         return _page(request, "signin.html", {"error": "Wrong name or password."}, status=401)
     state.name_limiter.reset(name_key)
@@ -280,38 +280,19 @@ async def signin(request: Request) -> Response:
     return response
 
 
-def _check_password(state: ServeState, name: str, password: str) -> Moderator | None:
-    """The account signing in, or None, logged either way (in a worker thread: SQLite and
-    the hash). The same write whether or not the name exists (no timing tell); the store
-    keeps the name only when it is an account's: a user may type a password there."""
-    account, stored = state.accounts.lookup(name)
-    if not state.accounts.password_matches(stored, password) or account is None:
-        state.accounts.log_access(name, "sign-in refused")
-        return None
-    state.accounts.log_access(account.name, "sign-in")
-    return account
-
-
 @router.post("/signout")
 async def signout(request: Request) -> Response:
     await _form(request, None)
     state = _state(request)
     session = state.signer.session_of(request.cookies.get(SESSION_COOKIE))
     if session is not None:
-        await to_thread(_sign_out, state, *session)
+        await to_thread(state.accounts.end_session, *session)
     response = RedirectResponse("/console/signin", status_code=303)
     secure = request.app.state.config.secure_cookies  # flags as set: never a weaker cookie
     response.delete_cookie(
         SESSION_COOKIE, path="/console", secure=secure, httponly=True, samesite="strict"
     )
     return response
-
-
-def _sign_out(state: ServeState, name: str, generation: int) -> None:
-    """Void the session on the server too (a copied cookie stops working); a cookie already
-    void ends no session and is no sign-out."""
-    if state.accounts.sign_out(name, generation):
-        state.accounts.log_access(name, "sign-out")
 
 
 # ---------------------------------------------------------------------- queue and cases
