@@ -62,6 +62,10 @@ def loads_toml(text: str, *, what: str, refuse: Refuse) -> dict[str, Any]:
     >>> loads_toml("a = " + "[" * 5000 + "]" * 5000, what="policy", refuse=ValueError)
     Traceback (most recent call last):
     ValueError: not a policy: arrays or tables nested too deeply to read
+    >>> loads_toml("a = " + "9" * 5000, what="policy", refuse=ValueError)
+    Traceback (most recent call last):
+    ValueError: not valid TOML (Exceeds the limit (4300 digits) for integer string \
+conversion: value has 5000 digits)
     """
     try:  # a leading byte order mark is what Windows editors write before UTF-8 text
         return tomllib.loads(text.removeprefix(BOM))
@@ -69,3 +73,6 @@ def loads_toml(text: str, *, what: str, refuse: Refuse) -> dict[str, Any]:
         raise refuse(f"not valid TOML ({exc})") from None
     except RecursionError:  # tomllib parses nested arrays and tables recursively
         raise refuse(f"not a {what}: arrays or tables nested too deeply to read") from None
+    except ValueError as exc:  # an integer of more digits than int() reads (4,300)
+        reason = str(exc).split(";")[0]  # not Python's advice to raise its limit
+        raise refuse(f"not valid TOML ({reason})") from None

@@ -413,3 +413,22 @@ def test_a_table_needing_its_total_withheld() -> None:
     )
     assert withheld(t, min_cell=10) == {("a",), ("b",), ("all",)}
     assert withheld(t, min_cell=0) == frozenset()
+
+
+def test_the_simulated_times_beside_a_withheld_count_are_withheld(small: Path) -> None:
+    """Was (hostile review): ``n_simulated`` was published beside a withheld ``n`` of the
+    same times; with every time simulated the two are equal, and the withheld counts of
+    decided, dismissed and open items followed by subtraction."""
+    truth, published = _report(small, min_cell=0).data, _report(small).data
+    suppressed = published["disclosure_control"]["suppressed"]
+    beside = [
+        (key, source)
+        for key in ("time_to_first_review_hours", "time_to_decision_hours")
+        for source, t in published[key].items()
+        if t["n"] is None
+    ]
+    assert beside  # the small platform has such counts
+    for key, source in beside:
+        assert truth[key][source]["n_simulated"] == truth[key][source]["n"] > 0
+        assert published[key][source]["n_simulated"] is None
+        assert [key, source, "n_simulated"] in suppressed

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from _regulatory import KEY, T0, decided_queue
 
+from riskscore.model.scores import Reason
 from riskscore.moderation import ReviewQueue
 from riskscore.moderation.transparency import pseudonymise
+from riskscore.policy import Alert, Tier
 from riskscore.regulatory import (
     ExportFilter,
     StatementError,
     StatementSettings,
+    cybertipline_drafts,
     decided_cases,
     statements_of_reasons,
     validate_statement,
@@ -247,3 +251,32 @@ def test_written_jsonl_and_csv(statements: list[dict[str, Any]], tmp_path: Path)
     ]
     with pytest.raises(StatementError):
         write_statements([_broken(statements[0], category="")], tmp_path / "bad")
+
+
+def test_a_statement_gives_the_age_band_never_an_age(tmp_path: Path) -> None:
+    """Was (hostile review): ``decision_facts`` quoted the alert's reasons word for word,
+    "the younger participant's declared age: 14 years" among them, in statements that are
+    published one by one (56 in the repository's own synthetic export). The age reasons
+    stay in the draft for the authorities."""
+    reasons = (
+        Reason.of("child_age", 14.0, 1.2),
+        Reason.of("adult_age", 35.0, 0.1),
+        Reason.of("age_gap", 21.0, 0.7),
+        Reason.of("adult_sent_request", 1.0, 0.9),
+    )
+    alert = Alert(1, 101, 201, 14.0, "13-15", 0.9, Tier.URGENT, adult_age=35.0, reasons=reasons)
+    with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as q:
+        q.add_alert(alert, at=T0)
+        shown = q.case(101, now=T0 + 60)
+        assert shown is not None
+        q.decide(101, "escalated", moderator="m1", at=T0 + 60, token=shown.token)
+        cases = decided_cases(q.items())
+    (statement,) = statements_of_reasons(cases, key=KEY)
+    facts = statement["decision_facts"]
+    assert "child age band 13-15" in facts
+    assert str(reasons[3]) in facts  # a behaviour is quoted
+    for age in reasons[:3]:
+        assert str(age) not in facts
+    assert not re.search(r"\b(14|35|21) years\b", facts)
+    (draft,) = cybertipline_drafts(cases)
+    assert str(reasons[0]) in json.dumps(draft, ensure_ascii=False)

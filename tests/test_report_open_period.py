@@ -112,3 +112,30 @@ def test_an_export_of_a_period_not_yet_ended_is_cut_too(queue: ReviewQueue, tmp_
             export_filter=ExportFilter(start=T + 9 * DAY, end=T + 31 * DAY),
             as_of=T + 5 * DAY,
         )
+    # Was (hostile review): a --from after the time of the export without --to passed,
+    # its templates dated 2199-12-31/2199-12-31
+    with pytest.raises(ValueError, match="nothing in the period has happened yet"):
+        export_all(
+            queue,
+            tmp_path / "open",
+            key=SYNTHETIC_DEMO_KEY,
+            export_filter=ExportFilter(start=T + 9 * DAY),
+            as_of=T + 5 * DAY,
+        )
+
+
+def test_the_published_record_is_not_overwritten_by_the_report(
+    queue: ReviewQueue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Was (hostile review): ``--published OUT/report.json`` with ``--out OUT`` read the
+    record of the published report, then wrote the new report over it, exit 0: the guard
+    against overlapping reports lost its record."""
+    queue.close()
+    monkeypatch.setenv("RISKSCORE_REPORT_KEY", SYNTHETIC_DEMO_KEY)
+    out = tmp_path / "report"
+    argv = ["report", "--db", str(tmp_path / "q.sqlite"), "--out", str(out), "--no-charts"]
+    assert main([*argv, "--start", "2026-01-01", "--end", "2026-01-02"]) == 0
+    first = (out / "report.json").read_text()
+    again = [*argv, "--start", "2026-01-02", "--end", "2026-01-03"]
+    assert main([*again, "--published", str(out / "report.json")]) == 2
+    assert (out / "report.json").read_text() == first

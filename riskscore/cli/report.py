@@ -172,7 +172,10 @@ def published_periods(paths: list[Path] | None) -> list[tuple[int, int]]:
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     args.platform = platform_of(args)
     check_out_dir(args.out)
-    check_not_inputs([args.out / name for name in REPORT_FILES], [args.db, args.events])
+    # the record of published periods too: overwritten, it guards against no overlap
+    check_not_inputs(
+        [args.out / name for name in REPORT_FILES], [args.db, args.events, *(args.published or [])]
+    )
     if args.synthetic_month:  # --db is then written: the one rule of outputs (no bundle)
         given = {} if args.model is None else {"--model": args.model}
         check_not_in_bundle(args.db, option="--db", given_bundles=given)
@@ -298,8 +301,11 @@ def render(result: dict[str, Any]) -> None:
     for name in ("time_to_first_review_hours", "time_to_decision_hours"):
         t = result[name]
         of = SUPPRESSED if t["n"] is None else number_text(t["n"])
-        simulated = (
-            f" ({number_text(t['n_simulated'])} of {of} simulated)" if t["n_simulated"] else ""
+        simulated = (  # withheld (None) beside a withheld n, whose value it could give
+            f" ({SUPPRESSED if t['n_simulated'] is None else number_text(t['n_simulated'])} "
+            f"of {of} simulated)"
+            if t["n_simulated"] != 0
+            else ""
         )
         figures = (
             "none in the period"  # no median to print (None)

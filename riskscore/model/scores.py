@@ -26,6 +26,7 @@ __all__ = [
     "ScoreTable",
     "ages_tell_roles",
     "is_reason_text",
+    "reason_feature",
     "reason_texts",
     "reasons_type",
     "value_and_push",
@@ -260,6 +261,28 @@ def is_reason_text(text: object) -> bool:
         value_and_push(text, description, spec.why)
         for spec in FEATURES
         for description in _descriptions(spec.description)
+    )
+
+
+def reason_feature(text: str) -> str | None:
+    """The feature a reason's text is of (its description, with :data:`ASSUMED_ROLES` or
+    not, before ``": "``), in the current wording or an earlier one; None for other text.
+
+    Examples
+    --------
+    >>> reason_feature(str(Reason.of("child_age", 13.0, 1.2)))
+    'child_age'
+    >>> reason_feature("a platform's own note") is None
+    True
+    """
+    return next(
+        (
+            spec.name
+            for spec in FEATURES
+            for description in _descriptions(spec.description)
+            if text.startswith(f"{description}: ")
+        ),
+        None,
     )
 
 

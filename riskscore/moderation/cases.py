@@ -49,6 +49,7 @@ __all__ = [
     "PriorityWeights",
     "QueueError",
     "QueueItem",
+    "begun",
     "check_epoch",
     "check_name",
     "check_period",
@@ -183,6 +184,19 @@ def closed_end(start: int | None, end: int, as_of: int | None = None) -> int:
     >>> closed_end(1_767_225_600, 1_769_904_000, as_of=1_772_323_200)
     1769904000
     """
+    return min(end, begun(start, as_of))
+
+
+def begun(start: int | None, as_of: int | None = None) -> int:
+    """The time of a report (``as_of``, default now to the next whole second), after
+    checking that a period starting at ``start`` has begun then (a period of no end too:
+    nothing in it has happened before it starts).
+
+    Examples
+    --------
+    >>> begun(1_767_225_600, as_of=1_767_657_600)
+    1767657600
+    """
     if as_of is None:
         as_of = math.ceil(time.time())
     elif isinstance(as_of, bool) or not isinstance(as_of, (int, np.integer)):
@@ -192,7 +206,7 @@ def closed_end(start: int | None, end: int, as_of: int | None = None) -> int:
             f"period start {_when(start)} is not before the time of the report "
             f"{_when(int(as_of))}: nothing in the period has happened yet"
         )
-    return min(end, int(as_of))
+    return int(as_of)
 
 
 def _when(epoch: int) -> str:

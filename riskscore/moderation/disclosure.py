@@ -482,12 +482,27 @@ def protect_report(
         for key in path[:-1]:
             parent = parent[key]
         parent[path[-1]] = None
+    listed += _simulated_beside_withheld(out)
     out["disclosure_control"] = {
         "min_cell": min_cell,
         "suppressed": [list(p) for p in listed],
         "method": _method(min_cell),
     }
     return out
+
+
+def _simulated_beside_withheld(out: dict[str, Any], path: tuple[str, ...] = ()) -> list[Any]:
+    """Withhold (in place) the ``n_simulated`` of every times record whose ``n`` is
+    withheld, and return their paths: of at most ``n`` times, it equals ``n`` whenever
+    every time was simulated, and so gave the withheld count back."""
+    found: list[Any] = []
+    for key, value in out.items():
+        if isinstance(value, dict):
+            found += _simulated_beside_withheld(value, (*path, key))
+    if "n_simulated" in out and out.get("n") is None and out["n_simulated"] is not None:
+        out["n_simulated"] = None
+        found.append((*path, "n_simulated"))
+    return found
 
 
 def _method(min_cell: int) -> str:

@@ -44,6 +44,12 @@ from riskscore.io.json_lines import json_loads
 from riskscore.io.raw import as_python_value
 from riskscore.io.sqlite import retry
 from riskscore.moderation.cases import QueueError
+from riskscore.moderation.queue_guards import (
+    EVERY_VERSION_TABLES,
+    TRIGGERS_SQL,
+    check_tables,
+    check_triggers,
+)
 from riskscore.moderation.queue_rows import audit_detail, stored_text
 from riskscore.policy import Alert
 
@@ -111,26 +117,6 @@ CREATE TABLE IF NOT EXISTS audit (
 );
 {_BASELINE};
 """
-
-#: The triggers that keep the log honest, by name: refused deletes and audit changes,
-#: and no item change without its audit entry.
-TRIGGERS = {
-    "items_no_delete": "CREATE TRIGGER items_no_delete BEFORE DELETE ON items "
-    "BEGIN SELECT RAISE(ABORT, 'review queue items are never deleted'); END",
-    "audit_no_delete": "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit "
-    "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
-    "audit_no_update": "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit "
-    "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
-    "items_audited": "CREATE TRIGGER items_audited BEFORE UPDATE ON items "
-    "WHEN NEW.audit_id IS OLD.audit_id OR NEW.audit_id IS NOT "
-    "(SELECT MAX(entry_id) FROM audit WHERE item_id = NEW.item_id) "
-    "BEGIN SELECT RAISE(ABORT, 'every change of a review queue item needs its audit entry'); "
-    "END",
-}
-_TRIGGERS_SQL = "".join(
-    sql.replace("CREATE TRIGGER", "CREATE TRIGGER IF NOT EXISTS", 1) + ";\n"
-    for sql in TRIGGERS.values()
-)
 
 
 def encode_id(value: Any) -> str:
@@ -302,8 +288,10 @@ def connect(
             # first, or opening it once in simulation would mark its decisions simulated.
             made = _has_meta(con)
             mode = "1" if simulation and not made else "0"
+            if made:  # made before: a table gone is damage, never made again empty
+                check_tables(con, path, _tables_of(con))
             _migrate(con)
-            for statement in (_SCHEMA + _TRIGGERS_SQL).split(";\n"):
+            for statement in (_SCHEMA + TRIGGERS_SQL).split(";\n"):
                 if statement.strip():
                     con.execute(statement)
             con.execute(
@@ -334,6 +322,13 @@ def connect(
         con.close()
         raise
     return con
+
+
+def _tables_of(con: sqlite3.Connection) -> frozenset[str]:
+    """The tables a queue made before must hold: those of its schema version."""
+    version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    current = version is not None and str(version[0]) == str(SCHEMA_VERSION)
+    return QUEUE_OWN_TABLES if current else EVERY_VERSION_TABLES
 
 
 def _has_meta(con: sqlite3.Connection) -> bool:
@@ -395,31 +390,6 @@ def simulated_item_ids(
         if source == "simulated" or (source is None and simulated_queue):
             found.add(int(item_id))
     return frozenset(found)
-
-
-def check_triggers(con: sqlite3.Connection, path: object, *, exact: bool) -> None:
-    """Refuse a queue whose audit triggers are missing (or, with ``exact``, changed)."""
-    found = {
-        str(r[0]): str(r[1])
-        for r in con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
-    }
-    for name, sql in TRIGGERS.items():
-        have = found.get(name)
-        if have is None:
-            raise QueueError(
-                f"{path}: audit trigger {name!r} is missing (the file was changed outside "
-                "riskscore); reopen the queue to recreate it and check the audit log"
-            )
-        plain = _norm(have).replace("CREATE TRIGGER IF NOT EXISTS", "CREATE TRIGGER", 1)
-        if exact and plain != _norm(sql):
-            raise QueueError(
-                f"{path}: audit trigger {name!r} differs from its definition (the file was "
-                "changed outside riskscore); it is refused"
-            )
-
-
-def _norm(sql: str) -> str:
-    return " ".join(sql.replace(";", " ").split())
 
 
 def write(con: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:

@@ -155,7 +155,7 @@ def _times_table(d: dict[str, Any]) -> _Table:
                     name,
                     source.replace("_", " "),
                     _n(t["n"]),
-                    str(t["n_simulated"]),
+                    _n(t["n_simulated"]),
                     _fmt(t["median"]),
                     _fmt(t["p90"]),
                 ]

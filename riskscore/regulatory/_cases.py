@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from riskscore._words import plural
+from riskscore.features.registry import FEATURE_SPECS
 from riskscore.io.schema import MINOR_AGE
+from riskscore.model.scores import reason_feature
 from riskscore.moderation import QueueItem
 from riskscore.moderation.cases import check_epoch, check_period, youngest_child_age
 from riskscore.moderation.earlier_reasons import exported_reason
@@ -33,6 +35,9 @@ __all__ = [
     "decided_cases",
     "declared_kind",
 ]
+
+#: The features whose value is an age in years (a reason of theirs states one).
+_AGE_VALUED = frozenset(name for name, spec in FEATURE_SPECS.items() if spec.unit == "years")
 
 RESTRICTING = ("actioned", "escalated")
 """Outcomes that restrict the adult account (dismissed restricts nothing)."""
@@ -197,6 +202,14 @@ class DecidedCase:
         may carry what a person wrote and is never exported."""
         quoted = (exported_reason(r) for r in self.strongest.reasons)
         return tuple(text for text in quoted if text is not None)[:5]
+
+    @property
+    def public_indicators(self) -> tuple[str, ...]:
+        """:attr:`indicators` a public statement may quote: none that gives an age in
+        years (the child's or the adult's declared age, their difference), since a
+        statement gives the child's age band, never an age; the draft for the
+        authorities keeps them."""
+        return tuple(text for text in self.indicators if reason_feature(text) not in _AGE_VALUED)
 
     @property
     def key(self) -> str:

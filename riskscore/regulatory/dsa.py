@@ -352,9 +352,9 @@ def decision_facts(case: DecidedCase) -> str:
             f"{tier}-tier alert (estimated risk {risk_text(best.risk)}, child age band "
             f"{best.age_band})."
         )
-        if case.indicators:
+        if case.public_indicators:  # published one by one: no age, the band above
             parts.append(
-                "Indicators from interaction metadata: " + "; ".join(case.indicators) + "."
+                "Indicators from interaction metadata: " + "; ".join(case.public_indicators) + "."
             )
     if reports:
         parts.append(_reports_received(len(reports), sum(i.concerns_child for i in reports)))

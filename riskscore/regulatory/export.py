@@ -13,7 +13,7 @@ from riskscore.exceptions import RiskscoreError
 from riskscore.io.timestamps import iso_utc_z
 from riskscore.keys import check_pseudonym_key
 from riskscore.moderation import QueueItem, ReviewQueue
-from riskscore.moderation.cases import check_platform, closed_end
+from riskscore.moderation.cases import begun, check_platform, closed_end
 from riskscore.policy import AlertPolicy
 from riskscore.regulatory._cases import ExportFilter, decided_cases
 from riskscore.regulatory.dsa import StatementSettings, statements_of_reasons, write_statements
@@ -98,6 +98,8 @@ def export_all(
     requested_end = f.end
     if f.end is not None:  # a period not yet ended is cut at the time of the export
         f = dataclasses.replace(f, end=closed_end(f.start, f.end, as_of))
+    else:  # a --from after the time of the export is refused, with or without --to
+        begun(f.start, as_of)
     s = settings or StatementSettings()
     items = queue.items(received=True)  # placed in a period as by the transparency report
     _check_band_filter(f, policy or queue.policy, items)
