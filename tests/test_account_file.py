@@ -286,3 +286,19 @@ def test_whole_float_counts_from_another_writer_are_accepted(tmp_path: Path) -> 
     np.testing.assert_array_equal(got.values[:, 0], [0.0, 1.0])
     assert got.pairs.lo.tolist() == ["a"]
     assert got.pairs.first.tolist() == [4.0 * 8 + 2]
+
+
+def test_a_file_that_decompresses_to_far_more_than_its_size_is_refused_unread(
+    good_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Was (hostile review): the file is read whole, and 1.4 MB of one row repeated 30
+    million times took 7.3 GB of memory before its repeated id was refused. The size it
+    would take is read from its metadata first (the floor lowered here from 256 MiB, so
+    that a small file shows it; a file of real data passes)."""
+    monkeypatch.setattr("riskscore.io.text.EXPANSION_FLOOR", 0)
+    rs.read_account_features(good_file)
+    one = pq.read_table(good_file).slice(0, 1)
+    bomb = good_file.with_name("bomb.parquet")
+    pq.write_table(pa.concat_tables([one] * 200_000), bomb, compression="zstd")
+    with pytest.raises(rs.SchemaError, match=r"more than 200 times its size: not a file"):
+        rs.read_account_features(bomb)

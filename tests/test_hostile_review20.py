@@ -149,7 +149,7 @@ def test_a_number_of_listed_cases_that_is_no_count_is_refused(
 @pytest.mark.parametrize(
     ("start", "end", "period"),
     [
-        (T0 + 365 * 86_400, None, "2027-01-01/2027-01-01"),  # after the last decision
+        (T0 + 200 * 86_400, None, "2026-07-20/2026-07-20"),  # after the last decision
         (None, T0 - 86_400, "2025-12-30/2025-12-30"),  # before the first alert
         (T0 + 86_400, None, "2026-01-02/2026-01-03"),  # the queue's last day closes it
     ],

@@ -87,7 +87,7 @@ from riskscore.io.nested_fields import field_paths
 from riskscore.io.raw import show
 from riskscore.io.schema import MAX_TIMESTAMP, MIN_TIMESTAMP
 from riskscore.io.staging import staged_file
-from riskscore.io.text import arrow_file
+from riskscore.io.text import arrow_file, check_expansion
 from riskscore.io.timestamps import iso_utc
 from riskscore.io.validate import refuse_content, refuse_repeated_names
 
@@ -239,6 +239,7 @@ def read_account_features(path: str | os.PathLike[str]) -> AccountFeatures:
             names = parquet.schema_arrow.names
             refuse_content(field_paths(parquet.schema_arrow), "account features")
             refuse_repeated_names(names, f"{source}: ")
+            check_expansion(parquet, source, ACCOUNT_FILE_COLUMNS)  # read whole: no bomb
             table = parquet.read(columns=[n for n in names if n in ACCOUNT_FILE_COLUMNS])
     except pa.ArrowException as exc:
         raise SchemaError(f"cannot read account features {source}: {exc}") from None

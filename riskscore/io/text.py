@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Final
 
@@ -28,6 +28,7 @@ __all__ = [
     "all_text",
     "arrow_file",
     "arrow_text",
+    "check_expansion",
     "compressed_by",
     "is_bytes_type",
     "is_number_text",
@@ -335,6 +336,12 @@ def parquet_file(path: Path) -> Iterator[pq.ParquetFile]:
         yield parquet
 
 
+#: Most times a Parquet file read whole may grow once decompressed (:func:`check_expansion`),
+#: when it grows beyond :data:`EXPANSION_FLOOR`.
+MAX_EXPANSION: Final = 200
+EXPANSION_FLOOR: Final = 256 * 1024**2
+
+
 def check_row_groups(parquet: pq.ParquetFile, path: Path) -> None:
     """Refuse a Parquet file one of whose row groups would take more than
     :data:`MAX_ROW_GROUP_BYTES` once its schema v1 columns (the only ones read) are
@@ -348,9 +355,7 @@ def check_row_groups(parquet: pq.ParquetFile, path: Path) -> None:
     metadata = parquet.metadata
     for index in range(metadata.num_row_groups):
         group = metadata.row_group(index)
-        chunks = [group.column(j) for j in range(group.num_columns)]
-        read = [c for c in chunks if c.path_in_schema.split(".")[0] in SCHEMA_COLUMNS]
-        size = max(sum(c.total_uncompressed_size for c in read), 8 * group.num_rows * len(read))
+        size = _decompressed_bytes(group, SCHEMA_COLUMNS)
         if size > MAX_ROW_GROUP_BYTES:
             raise SchemaError(
                 f"{path.name}: row group {index} would take {size / 1024**3:.1f} GiB once "
@@ -358,3 +363,37 @@ def check_row_groups(parquet: pq.ParquetFile, path: Path) -> None:
                 f"{MAX_ROW_GROUP_BYTES / 1024**3:.0f} GiB a row group; write the file "
                 "with smaller row groups (pyarrow: row_group_size=1_000_000)"
             )
+
+
+def check_expansion(parquet: pq.ParquetFile, path: Path, columns: Collection[str]) -> None:
+    """Refuse a Parquet file read whole whose ``columns`` would take more than
+    :data:`MAX_EXPANSION` times the file's size once decompressed (and more than
+    :data:`EXPANSION_FLOOR`), by its metadata: a file of a million copies of one row is a
+    few kilobytes and gigabytes in memory (a file written from real data grows a few times).
+
+    Raises
+    ------
+    SchemaError
+        Naming the file, its size and what it would take.
+    """
+    metadata = parquet.metadata
+    size = sum(
+        _decompressed_bytes(metadata.row_group(i), columns) for i in range(metadata.num_row_groups)
+    )
+    stored = path.stat().st_size
+    if size > EXPANSION_FLOOR and size > MAX_EXPANSION * stored:
+        raise SchemaError(
+            f"{path.name}: {stored:,} bytes that would take {size / 1024**3:.1f} GiB once "
+            f"decompressed ({metadata.num_rows:,} rows), more than {MAX_EXPANSION} times its "
+            "size: not a file written from real data; it is not read"
+        )
+
+
+def _decompressed_bytes(group: pq.RowGroupMetaData, columns: Collection[str]) -> int:
+    """What a row group's ``columns`` take decompressed, by its metadata: their pages'
+    uncompressed size, and at least 8 bytes a value (a run-length encoded column of a
+    billion equal values is small even uncompressed)."""
+    chunks = [group.column(j) for j in range(group.num_columns)]
+    read = [c for c in chunks if c.path_in_schema.split(".")[0] in columns]
+    values = 8 * int(group.num_rows) * len(read)
+    return max(sum(int(c.total_uncompressed_size) for c in read), values)

@@ -51,14 +51,10 @@ from typing import Any
 
 import numpy as np
 
-from riskscore.io.timestamps import iso_utc
-from riskscore.moderation.cases import check_period
-
 __all__ = [
     "DEFAULT_MIN_CELL",
     "SUPPRESSED",
     "CountTables",
-    "check_disjoint",
     "check_min_cell",
     "determined",
     "protect_report",
@@ -134,33 +130,6 @@ def check_min_cell(min_cell: object) -> int:
             f"min_cell must be a whole number >= 0 (0 or 1 withholds nothing), got {min_cell!r}"
         )
     return min_cell
-
-
-def check_disjoint(period: tuple[int, int], published: Iterable[tuple[int, int]]) -> None:
-    """Refuse a report ``period`` that overlaps a period of a ``published`` report (the
-    same period included): the control checks one report's figures, and subtracting two
-    reports of overlapping periods gives the counts of their difference, which neither
-    report's control saw (30 alerts in ten days and 31 in eleven: one alert on the last
-    day, although both withhold every count under 10).
-
-    Examples
-    --------
-    >>> check_disjoint((100, 200), [(0, 100), (200, 300)])
-    >>> check_disjoint((100, 200), [(150, 300)])  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ValueError: the period 1970-01-01T00:01:40+00:00 to 1970-01-01T00:03:20+00:00 overlaps ...
-    """
-    start, end = period
-    for first, last in published:
-        check_period(first, last)  # a published period is one too
-        if first < end and start < last:
-            raise ValueError(
-                f"the period {iso_utc(start)} to {iso_utc(end)} overlaps a published report's, "
-                f"{iso_utc(first)} to {iso_utc(last)}: subtracting two reports of overlapping "
-                "periods gives the counts of their difference, which the disclosure control of "
-                "neither saw; publish reports of disjoint periods (months, or quarters, not "
-                "both), or withdraw the published report before replacing it"
-            )
 
 
 def withheld(tables: CountTables, *, min_cell: int) -> frozenset[CellPath]:
@@ -482,27 +451,17 @@ def protect_report(
         for key in path[:-1]:
             parent = parent[key]
         parent[path[-1]] = None
-    listed += _simulated_beside_withheld(out)
+    for key in ("time_to_first_review_hours", "time_to_decision_hours"):  # n_simulated = n
+        for source, t in out.get(key, {}).items():  # when every time was simulated
+            if t["n"] is None and t["n_simulated"] is not None:
+                t["n_simulated"] = None
+                listed.append((key, source, "n_simulated"))
     out["disclosure_control"] = {
         "min_cell": min_cell,
         "suppressed": [list(p) for p in listed],
         "method": _method(min_cell),
     }
     return out
-
-
-def _simulated_beside_withheld(out: dict[str, Any], path: tuple[str, ...] = ()) -> list[Any]:
-    """Withhold (in place) the ``n_simulated`` of every times record whose ``n`` is
-    withheld, and return their paths: of at most ``n`` times, it equals ``n`` whenever
-    every time was simulated, and so gave the withheld count back."""
-    found: list[Any] = []
-    for key, value in out.items():
-        if isinstance(value, dict):
-            found += _simulated_beside_withheld(value, (*path, key))
-    if "n_simulated" in out and out.get("n") is None and out["n_simulated"] is not None:
-        out["n_simulated"] = None
-        found.append((*path, "n_simulated"))
-    return found
 
 
 def _method(min_cell: int) -> str:

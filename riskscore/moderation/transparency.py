@@ -36,12 +36,8 @@ from riskscore.io.timestamps import iso_utc_z
 from riskscore.keys import check_key, check_pseudonym_key
 from riskscore.model.drift import DriftReport
 from riskscore.moderation.cases import QueueItem, check_period, check_platform, closed_end
-from riskscore.moderation.disclosure import (
-    DEFAULT_MIN_CELL,
-    check_disjoint,
-    check_min_cell,
-    protect_report,
-)
+from riskscore.moderation.disclosure import DEFAULT_MIN_CELL, check_min_cell, protect_report
+from riskscore.moderation.published import check_disjoint
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.moderation.ranking import TIER_NAMES
 from riskscore.moderation.report_times import counted, simulation_section, times
@@ -209,7 +205,7 @@ def transparency_report(
     published : sequence of (int, int)
         The periods of the reports already published from this queue: a ``period`` that
         overlaps one of them (or equals it) is refused
-        (:func:`~riskscore.moderation.disclosure.check_disjoint`), since the difference of
+        (:func:`~riskscore.moderation.published.check_disjoint`), since the difference of
         two overlapping reports escapes the control of each.
     as_of : int, optional
         The time of the report, epoch seconds (default: now). A ``period`` that ends
