@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 import riskscore as rs
-from riskscore.io.schema import is_content_column
+from riskscore.io.content_names import is_content_column
 
 
 @pytest.mark.parametrize(

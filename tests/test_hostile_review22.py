@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import riskscore as rs
-from riskscore.io.schema import is_content_column
+from riskscore.io.content_names import is_content_column
 
 T0 = 1_767_225_600
 

@@ -21,8 +21,9 @@ import riskscore as rs
 from riskscore.batch.parquet_chunks import iter_conversation_chunks
 from riskscore.cli import main
 from riskscore.io.arrow import escape_csv_table, write_table
+from riskscore.io.content_names import is_content_column
 from riskscore.io.events import parse_event
-from riskscore.io.schema import CONTENT_NAMED, is_content_column
+from riskscore.io.schema import CONTENT_NAMED
 from riskscore.model import load_model, save_model
 from riskscore.model.bundle import MANIFEST, default_model_dir
 from riskscore.model.card import render_model_card

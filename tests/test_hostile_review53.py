@@ -15,7 +15,7 @@ import pytest
 from io_hostile_helpers import BASE_EVENT, T0
 
 import riskscore as rs
-from riskscore.io.schema import content_words, is_content_column
+from riskscore.io.content_names import content_words, is_content_column
 
 # ---------------------------------------------------------------- content-like names
 

@@ -20,8 +20,9 @@ from io_hostile_helpers import BASE_EVENT, T0
 
 import riskscore as rs
 from riskscore.cli import main
+from riskscore.io.content_names import is_content_column
 from riskscore.io.raw import NotShown
-from riskscore.io.schema import BLANK_CHARS, TZ_UNKNOWN, is_content_column
+from riskscore.io.schema import BLANK_CHARS, TZ_UNKNOWN
 from riskscore.policy import PolicyFileError
 
 MESSAGE = "meet me tonight after school"

@@ -20,7 +20,7 @@ from io_hostile_helpers import (
 )
 
 import riskscore as rs
-from riskscore.io.schema import is_content_column
+from riskscore.io.content_names import is_content_column
 
 # ---------------------------------------------------------------- content-like columns
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from io_hostile_helpers import BASE_EVENT
 
 import riskscore as rs
-from riskscore.io import column_names, schema, validate
+from riskscore.io import column_names, content_names, validate
 from riskscore.io.events import parse_event_fast
 from riskscore.io.raw import show
 from riskscore.io.validate import quick_refusal, validate_columns, validate_one
@@ -255,32 +255,32 @@ def test_a_field_names_verdict_is_kept_in_a_bounded_cache() -> None:
     # each event's fields not read had their names read for content words and misspellings
     # (10-70 us each, every event): the verdicts are kept by name, for batch and online
     # alike, and a stream of ever new names (hostile) holds at most NAME_CACHE_SIZE of them
-    size = schema.NAME_CACHE_SIZE
-    schema._content_words.cache_clear()
+    size = content_names.NAME_CACHE_SIZE
+    content_names._content_words.cache_clear()
     column_names._verdict.cache_clear()
     scorer = rs.OnlineScorer(rs.load_model(), time_source="events")
     scorer.update_one(_with(client_version="1.2"))
-    hits = schema._content_words.cache_info().hits, column_names._verdict.cache_info().hits
+    hits = content_names._content_words.cache_info().hits, column_names._verdict.cache_info().hits
     scorer.update_one(_with(client_version="1.3", timestamp=BASE_EVENT["timestamp"] + 1))
-    assert schema._content_words.cache_info().hits > hits[0]
+    assert content_names._content_words.cache_info().hits > hits[0]
     assert column_names._verdict.cache_info().hits > hits[1]
     for i in range(size + 500):
         name = f"field_{i}"
-        assert not schema.is_content_column(name)
+        assert not content_names.is_content_column(name)
         assert column_names.misspelt_column(name, ()) is None
         assert column_names.variant_of(name) is None
-    assert schema._content_words.cache_info().currsize == size
+    assert content_names._content_words.cache_info().currsize == size
     assert column_names._verdict.cache_info().currsize == size
     # names too long to keep: read each time, the same verdict, and no entry replaced
-    long = "x" * (schema.MAX_CACHED_NAME_CHARS + 1)
-    before = schema._content_words.cache_info().misses, column_names._verdict.cache_info()
-    assert schema.content_words(long + "_text") == "'text'"
+    long = "x" * (content_names.MAX_CACHED_NAME_CHARS + 1)
+    before = content_names._content_words.cache_info().misses, column_names._verdict.cache_info()
+    assert content_names.content_words(long + "_text") == "'text'"
     assert column_names.misspelt_column(long, ()) is None
-    assert schema._content_words.cache_info().misses == before[0]
+    assert content_names._content_words.cache_info().misses == before[0]
     assert column_names._verdict.cache_info() == before[1]
     # the messages are those of the rule, cached or not
-    assert schema.content_words("photo_caption") == schema._words_of("photo_caption")
-    assert schema.content_words("photo_caption") == "'caption'"
+    assert content_names.content_words("photo_caption") == content_names._words_of("photo_caption")
+    assert content_names.content_words("photo_caption") == "'caption'"
     assert column_names.misspelt_column("recipent_age", ["sender_age"]) == "recipient_age"
     assert column_names.variant_of("Sender-ID") == "sender_id"
 

@@ -351,3 +351,27 @@ def test_policy_tune_own_volume_sets_the_band_as_the_default_was_set(
     assert len(err.strip().splitlines()) == 1
     assert main(["policy", "default", "--own-volume", OTHER_UNKNOWN]) == 2
     assert "--own-volume is an option of policy tune" in capsys.readouterr().err
+
+
+def test_risks_near_one_keep_the_urgent_tier() -> None:
+    """Was (hostile review): urgent was floored at 1.01 times the review threshold as a
+    risk, so a band whose review threshold came above 0.990 got urgent = 1.0 (the urgent
+    tier off, exit 0) although the urgent target could be met; and the review threshold
+    was lowered to keep urgent odds 1.5 times review odds, sending more to review than its
+    target. Both tiers stay within their targets, with urgent above review in odds."""
+    rng = np.random.default_rng(4)
+    n = 20_000
+    log_odds = 2.0 + rng.exponential(1.5, n)  # the top risks from 0.9999 to beyond 0.99999
+    risk = 1.0 / (1.0 + np.exp(-log_odds))
+    ages = np.full(n, 12.0), np.full(n, 35.0)
+    traffic = Traffic(risk=risk, child_age=ages[0], adult_age=ages[1])
+    for targets in ((2_000, 1_000), (30_000, 29_000)):
+        policy = policy_for_volume(
+            traffic, review_per_million=targets[0], urgent_per_million=targets[1]
+        )
+        review, urgent = alerts_per_million(policy, traffic)
+        assert review <= targets[0]
+        assert urgent <= targets[1]
+        if targets == (2_000, 1_000):  # met: the urgent tier is not switched off
+            assert (review, urgent) == (2_000, 1_000)
+        assert all(b.urgent < 1.0 and b.urgent > b.review for b in policy.all_bands)

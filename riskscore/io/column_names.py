@@ -13,7 +13,8 @@ from typing import Final
 
 from rapidfuzz.distance import OSA
 
-from riskscore.io.schema import NAME_CACHE_SIZE, SCHEMA_COLUMNS, plain_name
+from riskscore.io.content_names import NAME_CACHE_SIZE
+from riskscore.io.schema import SCHEMA_COLUMNS, plain_name
 
 __all__ = ["misspelt_column", "variant_of"]
 
@@ -37,7 +38,7 @@ _MAX_RESEMBLING_CHARS: Final = 64
 def _verdict(name: str) -> tuple[str | None, str | None]:
     """The schema v1 column ``name`` writes with other case or separators, and the one it
     looks like a misspelling of (either None): each name's verdict kept, in a bounded cache
-    (:data:`~riskscore.io.schema.NAME_CACHE_SIZE`), for every event of a stream may carry a
+    (:data:`~riskscore.io.content_names.NAME_CACHE_SIZE`), for every event of a stream may carry a
     field riskscore does not read. Only names of at most :data:`_MAX_RESEMBLING_CHARS`
     characters come here, so the cache holds no long ones."""
     folded = _folded(name)

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from riskscore.exceptions import SchemaError
+from riskscore.io.content_names import is_content_column
 from riskscore.io.decimals import (
     EXACT_FLOAT_INT,
     TIME_COLUMN,
@@ -21,7 +22,7 @@ from riskscore.io.decimals import (
 from riskscore.io.given_ids import integer_text_columns
 from riskscore.io.ids import coded_text
 from riskscore.io.raw import RawColumns, Unheld, quoted_name, reported_as
-from riskscore.io.schema import ID_COLUMNS, SCHEMA_COLUMNS, is_content_column
+from riskscore.io.schema import ID_COLUMNS, SCHEMA_COLUMNS
 from riskscore.io.text import all_text, is_text_type, plain_dictionary, utf8_cells
 from riskscore.io.threads import executor_for
 from riskscore.io.validate import check_column_names

@@ -23,6 +23,7 @@ import numpy as np
 from riskscore._words import a_or_an
 from riskscore.exceptions import SchemaError
 from riskscore.io.columns import category_key, category_text
+from riskscore.io.content_names import is_content_column
 from riskscore.io.decimals import decimal_cells, one_whole_decimal
 from riskscore.io.nested_fields import value_paths
 from riskscore.io.one_value import Undecided
@@ -54,7 +55,6 @@ from riskscore.io.schema import (
     TZ_UNKNOWN,
     Channel,
     EventType,
-    is_content_column,
 )
 from riskscore.io.time_text import one_text_time
 from riskscore.io.validate import (

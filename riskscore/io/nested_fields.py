@@ -1,5 +1,5 @@
 """Fields nested in a source's columns, by their dotted paths (``meta.text``): what the
-content rule (:func:`riskscore.io.schema.is_content_column`) reads besides the column
+content rule (:func:`riskscore.io.content_names.is_content_column`) reads besides the column
 names, so that a content-like field cannot hide inside a column of another name, in an
 Arrow schema, a DataFrame, a dict of columns or an online event alike."""
 

@@ -7,7 +7,6 @@ column named like content is refused (see :data:`CONTENT_COLUMNS`).
 from __future__ import annotations
 
 import math
-import re
 import unicodedata
 from enum import IntEnum
 from functools import lru_cache
@@ -24,7 +23,6 @@ __all__ = [
     "ID_COLUMNS",
     "INT64_MAX",
     "INT64_MIN",
-    "MAX_CACHED_NAME_CHARS",
     "MAX_ID_LENGTH",
     "MAX_JSON_DEPTH",
     "MAX_JSON_LINE_LENGTH",
@@ -34,7 +32,6 @@ __all__ = [
     "MAX_SHOWN_CHARS",
     "MINOR_AGE",
     "MIN_SENTENCE_WORDS",
-    "NAME_CACHE_SIZE",
     "OPTIONAL_COLUMNS",
     "PAIR_ID_SEPARATOR",
     "REQUIRED_COLUMNS",
@@ -46,9 +43,7 @@ __all__ = [
     "Channel",
     "EventType",
     "channel_at_level",
-    "content_words",
     "has_hidden_character",
-    "is_content_column",
     "is_declared_minor",
     "is_null",
     "is_sentence",
@@ -304,28 +299,6 @@ def _hidden_in_name(char: str) -> bool:
     return category == "Mn" or (hidden and not char.isspace())
 
 
-#: The content words as :func:`is_content_column` compares a name's words with them: in the
-#: plain form :func:`plain_name` reads a name in (accents dropped, look-alike letters
-#: Latin), without case.
-_CONTENT_WORDS: Final = frozenset(plain_name(w).casefold() for w in CONTENT_COLUMNS)
-
-#: Content words refused wherever they occur in a column name: those of six letters or more
-#: (``messagetext``), and those of the scripts written without spaces between words (Chinese,
-#: Japanese, Korean: from U+2E80 on).
-CONTENT_SUBSTRINGS: Final = tuple(
-    sorted(w for w in _CONTENT_WORDS if len(w) >= 6 or min(map(ord, w)) >= 0x2E80)
-)
-#: The length of the longest of :data:`_CONTENT_WORDS`.
-_LONGEST_WORD: Final = max(map(len, _CONTENT_WORDS))
-#: The words that name a thing a user sent (:data:`CONTENT_NAMED`) with ``name``.
-_NAME_WORDS: Final = frozenset({"name", "names"})
-#: A name whose last word is one of these is an identifier the platform assigned
-#: (``message_id``, ``pollId``), not what a user wrote.
-_ID_WORDS: Final = frozenset({"id", "ids", "uuid", "guid"})
-#: :data:`CONTENT_NAMED` joined with ``name`` (``filename``), refused wherever they occur.
-_NAMED_SUBSTRINGS: Final = tuple(sorted(f"{w}name" for w in CONTENT_NAMED))
-
-
 #: pandas' missing values (``pd.NA``, ``pd.NaT``), known by type name: pandas is optional.
 _PANDAS_NULLS: Final = frozenset({"NAType", "NaTType"})
 
@@ -344,102 +317,6 @@ def is_null(value: object) -> bool:
     if isinstance(value, float):
         return value != value
     return type(value).__name__ in _PANDAS_NULLS
-
-
-def is_content_column(name: str) -> bool:
-    """Whether a column name looks like message content (see :data:`CONTENT_COLUMNS` and
-    :data:`CONTENT_NAMED`), however it is spelt: accents, invisible characters and
-    look-alike letters do not hide a word.
-
-    Examples
-    --------
-    >>> [is_content_column(n) for n in ("msg_body", "MessageText", "SMSBody", "Texto", "event")]
-    [True, True, True, True, False]
-    >>> is_content_column("t\u0435xt"), is_content_column("te\u200bxt"), is_content_column("Téxt")
-    (True, True, True)
-    >>> is_content_column("te\\x00xt"), is_content_column("me\\x1bssage")
-    (True, True)
-    >>> [is_content_column(n) for n in ("attachment_name", "fileName", "attachment_type")]
-    [True, True, False]
-    >>> [is_content_column(n) for n in ("message_id", "pollId", "messageid", "MessageHash")]
-    [False, False, True, True]
-    """
-    return content_words(name) is not None
-
-
-def content_words(name: str) -> str | None:
-    """Why :func:`is_content_column` refuses a column name: the content word it holds, as
-    read (``'caption'``, ``'attachment' + 'name'``), or None for a name it accepts.
-
-    Examples
-    --------
-    >>> content_words("photo_caption"), content_words("attachmentName"), content_words("age")
-    ("'caption'", "'attachment' + 'name'", None)
-    """
-    name = str(name)
-    # every event of a stream may carry a field riskscore does not read: its verdict is
-    # kept by name (10-70 us each), in a bounded cache; a long name is read each time
-    return _content_words(name) if len(name) <= MAX_CACHED_NAME_CHARS else _words_of(name)
-
-
-#: Verdicts on names kept per rule of names (:func:`content_words`,
-#: :func:`riskscore.io.column_names.misspelt_column`): at most this many names each, so that
-#: a stream of ever new names holds no more memory...
-NAME_CACHE_SIZE: Final = 4096
-#: ... nor names longer than this (a longer one is read each time it comes).
-MAX_CACHED_NAME_CHARS: Final = 256
-
-
-def _words_of(name: str) -> str | None:
-    """:func:`content_words` of a name, read."""
-    if name.strip() in SCHEMA_COLUMNS:
-        return None
-    folded = plain_name(name)
-    # camelCase words start at a capital after a small letter, and at the last capital of
-    # an acronym before a small letter ("SMSBody" is "SMS Body")
-    spaced = re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", folded).casefold()
-    words = [w for w in re.split(r"[\W\d_]+", spaced) if w]
-    if len(words) >= 2 and words[-1] in _ID_WORDS:
-        return None
-    found = next((w for w in words if w in _CONTENT_WORDS), None)
-    if found is None:
-        found = next((w for w in CONTENT_SUBSTRINGS + _NAMED_SUBSTRINGS if w in spaced), None)
-    if found is not None:
-        return repr(found)
-    joined = next((parts for parts in map(_joined_content, words) if parts), None)
-    if joined is not None:  # the first few words named: a name may join thousands
-        return " + ".join([*map(repr, joined[:3]), *(["..."] if len(joined) > 3 else [])])
-    if _NAME_WORDS.intersection(words):
-        sent = next((w for w in words if w.removesuffix("s") in CONTENT_NAMED), None)
-        if sent is not None:
-            return f"{sent!r} + 'name'"
-    return None
-
-
-#: :func:`_words_of`, each name's verdict kept (:data:`NAME_CACHE_SIZE`).
-_content_words: Final = lru_cache(maxsize=NAME_CACHE_SIZE)(_words_of)
-
-
-def _joined_content(word: str) -> tuple[str, ...]:
-    """The content words that ``word`` is written together from, when it is two or more
-    of them and nothing else (``smsbody``, ``textbody``, ``htmltext``: short words that
-    :data:`CONTENT_SUBSTRINGS` does not look for inside a word); empty otherwise."""
-    # begins[i]: where the last content word of word[:i] begins, when word[:i] is content
-    # words only (-1 when not); a part is at most the longest content word, so a name of
-    # any length is read in linear time
-    begins = [0] + [-1] * len(word)
-    for end in range(1, len(word) + 1):
-        for start in range(max(0, end - _LONGEST_WORD), end):
-            if begins[start] >= 0 and word[start:end] in _CONTENT_WORDS:
-                begins[end] = start
-                break
-    if begins[-1] < 0:
-        return ()
-    parts, end = [], len(word)
-    while end > 0:
-        parts.append(word[begins[end] : end])
-        end = begins[end]
-    return tuple(reversed(parts)) if len(parts) >= 2 else ()
 
 
 def is_sentence(text: str) -> bool:

@@ -23,6 +23,7 @@ from riskscore.io.columns import (
     room_sizes,
     unknown_column,
 )
+from riskscore.io.content_names import content_words, is_content_column
 from riskscore.io.decimals import decimal_cells
 from riskscore.io.groups import (
     DEFAULT_MAX_ROOM_MEMBERS,
@@ -57,8 +58,6 @@ from riskscore.io.schema import (
     ROOM_SIZE_UNKNOWN,
     SCHEMA_COLUMNS,
     TZ_UNKNOWN,
-    content_words,
-    is_content_column,
 )
 from riskscore.io.text import NOT_UTF8
 from riskscore.io.threads import executor_for
@@ -359,7 +358,7 @@ def _one_id(given: object, valid: object) -> object:
 
 def refuse_content(names: Collection[str], what: str = "events") -> None:
     """Refuse a source of ``what`` (events, labels) with a column whose name looks like
-    message content (:func:`~riskscore.io.schema.is_content_column`), by name only, before
+    message content (:func:`~riskscore.io.content_names.is_content_column`), by name only, before
     anything is read: the one message for every reader. ``names`` may hold the dotted
     paths of nested fields too (:func:`riskscore.io.nested_fields.field_paths`).
 

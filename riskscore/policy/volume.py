@@ -331,8 +331,10 @@ def policy_for_volume(
             if b.name in fixed:
                 return fixed[b.name]
             review = _odds_to_risk(review_base * band_odds[b.name])
-            urgent = max(_odds_to_risk(urgent_base * band_odds[b.name]), min(review * 1.01, 1.0))
-            return AgeBand(b.name, b.min_age, b.max_age, review=review, urgent=min(urgent, 1.0))
+            # above review in odds: as risks, 1.01 times a review above 0.990 was 1.0, and
+            # the urgent tier of such a band was switched off in silence
+            urgent = _odds_to_risk(max(urgent_base, review_base * 1.01) * band_odds[b.name])
+            return AgeBand(b.name, b.min_age, b.max_age, review=review, urgent=urgent)
 
         return AlertPolicy(
             bands=tuple(band(b) for b in template.bands),
@@ -365,7 +367,7 @@ def _bases(policy: Build, volume: Volume, targets: tuple[float, float]) -> tuple
     urgent first, then review with urgent fixed, found by bisection on their log odds."""
 
     def solve(tier: int, target: float, other: float) -> float:
-        low, high = -12.0, 12.0  # log odds of the base threshold
+        low, high = -36.0, 36.0  # log odds of the base threshold (risks 1e-16 to 1 - 1e-16)
         for _ in range(50):
             mid = (low + high) / 2
             base = math.exp(mid)
@@ -378,7 +380,9 @@ def _bases(policy: Build, volume: Volume, targets: tuple[float, float]) -> tuple
 
     urgent_base = solve(2, targets[1], other=1e-6)
     review_base = solve(1, targets[0], other=urgent_base)
-    return min(review_base, urgent_base / 1.5), urgent_base
+    # urgent odds at least 1.5 times review odds: a review threshold lowered to keep that
+    # sent more to review than its target; urgent raised instead sends fewer to urgent
+    return review_base, max(urgent_base, review_base * 1.5)
 
 
 def _in_band(traffic: Traffic, policy: AlertPolicy, band: int) -> Traffic:

@@ -13,14 +13,10 @@ from urllib.parse import unquote_to_bytes
 
 from riskscore._units import DAY_S
 from riskscore.exceptions import SchemaError
+from riskscore.io.content_names import is_content_column
 from riskscore.io.given_times import is_day, parse_time
 from riskscore.io.raw import NotShown, quoted_name, show, shown
-from riskscore.io.schema import (
-    MAX_ID_LENGTH,
-    is_content_column,
-    is_sentence,
-    sentence_id,
-)
+from riskscore.io.schema import MAX_ID_LENGTH, is_sentence, sentence_id
 from riskscore.io.validate import content_refusal
 from riskscore.moderation.cases import check_period
 from riskscore.moderation.queue_db import decode_id
