@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from pathlib import Path
 
@@ -13,9 +12,9 @@ from riskscore.moderation import ReviewQueue
 from riskscore.moderation.cases import QueueError
 from riskscore.moderation.queue_guards import SERVE_TRIGGERS, TRIGGERS
 from riskscore.policy import Alert, Tier
+from riskscore.serve.accounts import ModeratorStore
 
 T0 = 1_767_225_600
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _queue(path: Path) -> Path:
@@ -54,12 +53,24 @@ def test_a_table_dropped_by_hand_is_refused_not_made_again(tmp_path: Path, table
     assert table not in tables
 
 
-def test_the_serve_triggers_allowed_are_those_serve_makes() -> None:
-    made = {
-        name
-        for module in ("accounts.py", "access_log.py")
-        for name in re.findall(
-            r"CREATE TRIGGER IF NOT EXISTS (\w+)", (ROOT / "riskscore/serve" / module).read_text()
+def test_a_trigger_under_one_of_serves_names_is_refused(tmp_path: Path) -> None:
+    """Was (a review of the fix above): serve's trigger names were allowed by name alone, so
+    the same trigger named ``access_log_no_delete`` passed; every known trigger's body is
+    compared with its definition now, serve's (made from the same definitions) too."""
+    path = _queue(tmp_path / "q.sqlite")
+    with sqlite3.connect(path) as con:
+        con.execute(
+            "CREATE TRIGGER access_log_no_delete AFTER INSERT ON items WHEN NEW.tier = 2 "
+            "BEGIN SELECT 1; END"
         )
-    }
-    assert made == SERVE_TRIGGERS
+    with pytest.raises(QueueError, match="'access_log_no_delete' differs from its definition"):
+        ReviewQueue(path, create=False)
+
+
+def test_serves_own_triggers_pass(tmp_path: Path) -> None:
+    path = _queue(tmp_path / "q.sqlite")
+    ModeratorStore(path).close()  # serve's tables and triggers beside the queue's
+    with sqlite3.connect(path) as con:
+        made = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='trigger'")}
+    assert made == set(TRIGGERS) | set(SERVE_TRIGGERS)
+    ReviewQueue(path, create=False).close()

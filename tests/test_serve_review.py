@@ -45,8 +45,25 @@ def test_healthz_answers_while_a_batch_holds_the_scorer(app_client: TestClient) 
         assert time.monotonic() - started < 10
     finally:
         release.set()
-    assert busy == {**idle, "scorer": "busy"}
+    assert busy == {**idle, "scorer": "busy", "busy_s": 0.0}  # not begun through the API
     assert app_client.get("/healthz").json()["scorer"] == "idle"
+
+
+def test_healthz_says_a_scorer_held_for_minutes_is_stuck(app_client: TestClient) -> None:
+    """Answering "ok" at once whatever the scorer does (above) would keep a deadlocked
+    scorer up for ever: a call that has held it beyond SCORER_STUCK_S is a 503."""
+    state = app_client.app.state.serve  # type: ignore[attr-defined]
+    release = threading.Event()
+    state.scoring.submit(release.wait, 30)
+    try:
+        state.busy_since = time.monotonic() - 301.0
+        stuck = app_client.get("/healthz")
+    finally:
+        release.set()
+        state.busy_since = None
+    assert stuck.status_code == 503
+    assert stuck.json()["status"] == "stuck"
+    assert stuck.json()["busy_s"] > 300
 
 
 def test_a_token_issued_to_another_session_is_refused(app_client: TestClient) -> None:

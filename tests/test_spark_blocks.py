@@ -14,6 +14,7 @@ from riskscore.integrations._spark_blocks import state_array, state_matrix
 from riskscore.integrations._spark_partition import (
     key_blocks,
 )
+from riskscore.integrations._spark_read import CANONICAL_INTEGER
 
 # ---------------------------------------------------------------- blocks and stages (no Spark)
 
@@ -71,3 +72,14 @@ def test_states_come_back_from_large_binary_too() -> None:
     large = state_array(states).cast(pa.large_binary())
     np.testing.assert_array_equal(state_matrix(large), states)
     np.testing.assert_array_equal(state_matrix(large.slice(1, 3)), states[1:4])
+
+
+@pytest.mark.parametrize(
+    ("name", "own"),
+    [("0", True), ("7", True), ("-7", True), ("123456789012345678901", True), ("-0", False),
+     ("007", False), ("+7", False), ("7.0", False), ("", False), ("1e3", False)],
+)  # fmt: skip
+def test_a_partition_name_keeps_its_id_only_as_an_integers_own_text(name: str, own: bool) -> None:
+    """Spark reads ``conversation_id=-0`` as 0, as ``=007`` as 7: such a directory beside
+    ``=0`` or ``=7`` merged two conversations (``_spark_read._check_partition_ids``)."""
+    assert (CANONICAL_INTEGER.fullmatch(name) is not None) is own

@@ -219,7 +219,7 @@ def _check_partition_values(spark: SparkSession, files: list[str]) -> None:
 #: as null by the events' rules).
 HIVE_NULL: Final = "__HIVE_DEFAULT_PARTITION__"
 #: An integer's own text: what a partition directory of integer ids may be named.
-CANONICAL_INTEGER: Final = re.compile(r"-?(?:0|[1-9][0-9]*)")
+CANONICAL_INTEGER: Final = re.compile(r"0|-?[1-9][0-9]*")
 
 
 def _named(files: list[str]) -> str:

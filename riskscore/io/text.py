@@ -392,8 +392,9 @@ def check_expansion(parquet: pq.ParquetFile, path: Path, columns: Collection[str
 def _decompressed_bytes(group: pq.RowGroupMetaData, columns: Collection[str]) -> int:
     """What a row group's ``columns`` take decompressed, by its metadata: their pages'
     uncompressed size, and at least 8 bytes a value (a run-length encoded column of a
-    billion equal values is small even uncompressed)."""
+    billion equal values is small even uncompressed), counting the values of a list column,
+    which a row may hold millions of, and at least one a row."""
     chunks = [group.column(j) for j in range(group.num_columns)]
     read = [c for c in chunks if c.path_in_schema.split(".")[0] in columns]
-    values = 8 * int(group.num_rows) * len(read)
-    return max(sum(int(c.total_uncompressed_size) for c in read), values)
+    values = sum(max(int(c.num_values), int(group.num_rows)) for c in read)
+    return max(sum(int(c.total_uncompressed_size) for c in read), 8 * values)

@@ -18,7 +18,14 @@ __all__ = [
     "TRIGGERS_SQL",
     "check_tables",
     "check_triggers",
+    "if_not_exists",
 ]
+
+
+def if_not_exists(sql: str) -> str:
+    """A trigger's definition as made: ``CREATE TRIGGER IF NOT EXISTS``."""
+    return sql.replace("CREATE TRIGGER", "CREATE TRIGGER IF NOT EXISTS", 1)
+
 
 #: The triggers that keep the log honest, by name: refused deletes and audit changes,
 #: and no item change without its audit entry.
@@ -35,26 +42,28 @@ TRIGGERS = {
     "BEGIN SELECT RAISE(ABORT, 'every change of a review queue item needs its audit entry'); "
     "END",
 }
-TRIGGERS_SQL = "".join(
-    sql.replace("CREATE TRIGGER", "CREATE TRIGGER IF NOT EXISTS", 1) + ";\n"
-    for sql in TRIGGERS.values()
-)
+TRIGGERS_SQL = "".join(if_not_exists(sql) + ";\n" for sql in TRIGGERS.values())
 
 
 #: The triggers ``riskscore serve`` keeps on its tables in the same file (its moderator
-#: accounts, assignments and access log: :mod:`riskscore.serve.accounts`,
-#: :mod:`riskscore.serve.access_log`; a test holds the two lists equal): any other is refused.
-SERVE_TRIGGERS: Final = frozenset(
-    {
-        "account_log_append_only",
-        "account_log_no_delete",
-        "moderators_no_delete",
-        "assignments_append_only",
-        "assignments_no_delete",
-        "access_log_append_only",
-        "access_log_no_delete",
-    }
-)
+#: accounts, assignments and access log), defined here, where every open checks them as it
+#: checks the queue's own (:mod:`riskscore.serve.accounts` and
+#: :mod:`riskscore.serve.access_log` make them from these): a trigger of another name, or
+#: of one of these names with another body, is refused.
+SERVE_TRIGGERS: Final = {
+    name: f"CREATE TRIGGER {name} BEFORE {when} ON {table} BEGIN SELECT RAISE(ABORT, '{why}'); END"
+    for name, when, table, why in (
+        ("account_log_append_only", "UPDATE", "account_log", "the account log is append-only"),
+        ("account_log_no_delete", "DELETE", "account_log", "the account log is append-only"),
+        ("moderators_no_delete", "DELETE", "moderators", "accounts are deactivated, never deleted"),
+        ("assignments_append_only", "UPDATE", "assignments", "assignments are append-only"),
+        ("assignments_no_delete", "DELETE", "assignments", "assignments are append-only"),
+        ("access_log_append_only", "UPDATE", "access_log", "the access log is append-only"),
+        ("access_log_no_delete", "DELETE", "access_log", "the access log is append-only"),
+    )
+}
+
+
 #: Tables of a queue at every schema version (those of the current one are
 #: :data:`~riskscore.moderation.queue_db.QUEUE_OWN_TABLES`).
 EVERY_VERSION_TABLES: Final = frozenset({"items", "audit"})
@@ -82,21 +91,22 @@ def check_triggers(con: sqlite3.Connection, path: object, *, exact: bool) -> Non
         str(r[0]): str(r[1])
         for r in con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
     }
-    foreign = sorted(set(found) - set(TRIGGERS) - SERVE_TRIGGERS)
+    known = {**TRIGGERS, **SERVE_TRIGGERS}
+    foreign = sorted(set(found) - set(known))
     if foreign:
         raise QueueError(
             f"{path}: trigger {foreign[0]!r} is not one of the review queue's (the file was "
             "changed outside riskscore); it is refused"
         )
-    for name, sql in TRIGGERS.items():
-        have = found.get(name)
-        if have is None:
-            raise QueueError(
-                f"{path}: audit trigger {name!r} is missing (the file was changed outside "
-                "riskscore); reopen the queue to recreate it and check the audit log"
-            )
+    missing = sorted(set(TRIGGERS) - set(found))  # serve's exist once serve made its tables
+    if missing:
+        raise QueueError(
+            f"{path}: audit trigger {missing[0]!r} is missing (the file was changed outside "
+            "riskscore); reopen the queue to recreate it and check the audit log"
+        )
+    for name, have in found.items():
         plain = _norm(have).replace("CREATE TRIGGER IF NOT EXISTS", "CREATE TRIGGER", 1)
-        if exact and plain != _norm(sql):
+        if exact and plain != _norm(known[name]):
             raise QueueError(
                 f"{path}: audit trigger {name!r} differs from its definition (the file was "
                 "changed outside riskscore); it is refused"

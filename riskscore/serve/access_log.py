@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from riskscore.moderation.cases import QueueError
+from riskscore.moderation.queue_guards import SERVE_TRIGGERS, if_not_exists
 from riskscore.moderation.queue_rows import log_row
 
 __all__ = [
@@ -42,11 +43,8 @@ _TABLE = (
     "CHECK (moderator IS NOT NULL OR action = 'sign-in refused'), "
     f"CHECK ((action IN ({', '.join(repr(a) for a in DETAILED)})) = (detail IS NOT NULL)))"
 )
-_TRIGGERS = (
-    "CREATE TRIGGER IF NOT EXISTS access_log_append_only BEFORE UPDATE ON access_log "
-    "BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END",
-    "CREATE TRIGGER IF NOT EXISTS access_log_no_delete BEFORE DELETE ON access_log "
-    "BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END",
+_TRIGGERS = tuple(
+    if_not_exists(sql) for name, sql in SERVE_TRIGGERS.items() if name.startswith("access_log")
 )
 
 

@@ -33,6 +33,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 import riskscore.io.sqlite as sqlite
 from riskscore.io.raw import show
 from riskscore.moderation.cases import QueueError, check_name
+from riskscore.moderation.queue_guards import SERVE_TRIGGERS, if_not_exists
 from riskscore.moderation.queue_rows import log_row
 from riskscore.serve import access_log as _access
 from riskscore.serve.access_log import AccessEntry
@@ -60,19 +61,14 @@ _DDL = (
     "CREATE TABLE IF NOT EXISTS account_log (entry_id INTEGER PRIMARY KEY AUTOINCREMENT, "
     "at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL "
     "CHECK (action IN ('add', 'change', 'remove')), moderator TEXT NOT NULL, role TEXT NOT NULL)",
-    "CREATE TRIGGER IF NOT EXISTS account_log_append_only BEFORE UPDATE ON account_log "
-    "BEGIN SELECT RAISE(ABORT, 'the account log is append-only'); END",
-    "CREATE TRIGGER IF NOT EXISTS account_log_no_delete BEFORE DELETE ON account_log "
-    "BEGIN SELECT RAISE(ABORT, 'the account log is append-only'); END",
-    "CREATE TRIGGER IF NOT EXISTS moderators_no_delete BEFORE DELETE ON moderators "
-    "BEGIN SELECT RAISE(ABORT, 'accounts are deactivated, never deleted'); END",
     "CREATE TABLE IF NOT EXISTS assignments (entry_id INTEGER PRIMARY KEY AUTOINCREMENT, "
     "adult_id TEXT NOT NULL, moderator TEXT NOT NULL, assigned_by TEXT NOT NULL, "
     "at INTEGER NOT NULL)",
-    "CREATE TRIGGER IF NOT EXISTS assignments_append_only BEFORE UPDATE ON assignments "
-    "BEGIN SELECT RAISE(ABORT, 'assignments are append-only'); END",
-    "CREATE TRIGGER IF NOT EXISTS assignments_no_delete BEFORE DELETE ON assignments "
-    "BEGIN SELECT RAISE(ABORT, 'assignments are append-only'); END",
+    *(
+        if_not_exists(SERVE_TRIGGERS[name])
+        for name in SERVE_TRIGGERS
+        if not name.startswith("access_log")  # made with the access log's own table
+    ),
 )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import time
 from collections.abc import Callable
 from typing import Annotated, Any, Final, TypeVar
 
@@ -127,8 +128,18 @@ def _service(request: Request) -> ScoringService:
 async def _scoring(request: Request, fn: Callable[..., T], *args: Any) -> T:
     """``fn(*args)`` in the scorer's one thread, off the event loop: batches are applied one
     at a time, in the order they arrive, while the loop serves the other requests."""
-    future = request.app.state.serve.scoring.submit(fn, *args)
+    state = request.app.state.serve
+    future = state.scoring.submit(_timed, state, fn, *args)
     return await asyncio.wrap_future(future)
+
+
+def _timed(state: Any, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` on the scorer's thread, its start kept while it runs (``/healthz``)."""
+    state.busy_since = time.monotonic()
+    try:
+        return fn(*args)
+    finally:
+        state.busy_since = None
 
 
 async def _read_body(request: Request, limit: int, timeout_s: float) -> bytes:
@@ -165,6 +176,9 @@ _ONCE_HEADERS: Final = ("Idempotency-Key", "Content-Type", "Content-Encoding")
 #: Seconds ``/healthz`` waits for the scorer's thread before it answers with the counts it
 #: last read there (a probe that timed out would restart a process that is only busy).
 HEALTH_WAIT_S: Final = 1.0
+#: Seconds one call may hold the scorer's thread before ``/healthz`` answers 503 (stuck):
+#: the largest body allowed takes seconds.
+SCORER_STUCK_S: Final = 300.0
 
 
 @router.post(
@@ -269,11 +283,16 @@ def _not_live_text(service: ScoringService, raw_id: str, id_type: IdType | None)
     return group_room_text(len(rooms[0])) if rooms else "is not live in this scorer"
 
 
-@router.get("/healthz", summary="Liveness: the process is up; counts of what it holds")
-async def healthz(request: Request) -> dict[str, Any]:
+@router.get(
+    "/healthz",
+    summary="Liveness: the process is up; counts of what it holds",
+    response_model=None,
+)
+async def healthz(request: Request) -> dict[str, Any] | JSONResponse:
     """``{"status": "ok", ...}`` with events applied, live conversations, open items, read
     on the scorer's thread (``"scorer": "idle"``), or, while a batch holds that thread for
-    more than :data:`HEALTH_WAIT_S`, as last read there (``"scorer": "busy"``, ``as_of``)."""
+    more than :data:`HEALTH_WAIT_S`, as last read there (``"scorer": "busy"``, ``as_of``,
+    ``busy_s``), and 503 (``"status": "stuck"``) beyond :data:`SCORER_STUCK_S`."""
     state = request.app.state.serve
     if state.service is None:
         return {
@@ -286,7 +305,12 @@ async def healthz(request: Request) -> dict[str, Any]:
             _scoring(request, service.health), HEALTH_WAIT_S
         )
     except TimeoutError:
-        return {**service.latest_health, "scorer": "busy"}
+        since = state.busy_since
+        busy_s = 0.0 if since is None else round(time.monotonic() - since, 1)
+        answer = {**service.latest_health, "scorer": "busy", "busy_s": busy_s}
+        if busy_s > SCORER_STUCK_S:  # no batch takes this long: a liveness probe restarts it
+            return JSONResponse({**answer, "status": "stuck"}, status_code=503)
+        return answer
     return {**health, "scorer": "idle"}
 
 

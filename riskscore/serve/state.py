@@ -47,6 +47,8 @@ class ServeState:
     scoring: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="riskscore-scorer")
     )
+    #: When the call the scorer's thread runs began (``time.monotonic``), None when idle.
+    busy_since: float | None = None
     #: Password checks at once (Argon2id takes 64 MiB each): a flood of sign-ins from many
     #: addresses queues here instead of taking the worker threads' memory (40 x 64 MiB).
     hashing: CapacityLimiter = field(default_factory=lambda: CapacityLimiter(SIGN_INS_AT_ONCE))
