@@ -248,6 +248,13 @@ def _tune(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         f"# on that file: {review:,.0f} and {urgent:,.0f} per million. Check them again on "
         "new traffic.\n"
     )
+    if urgent < 0.9 * args.urgent_per_million:  # the tiers' odds ratio held, not the target
+        header += (
+            f"# urgent falls short of its target: urgent thresholds are kept at 1.5 times "
+            f"the review thresholds' odds or more, and {args.urgent_per_million:g} urgent of "
+            f"{args.review_per_million:g} alerts per million leaves too little room; ask for "
+            "fewer urgent alerts, or more alerts\n"
+        )
     if args.own_volume:
         header += (
             f"# set on its own conversations (--own-volume): "
