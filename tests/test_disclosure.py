@@ -432,3 +432,27 @@ def test_the_simulated_times_beside_a_withheld_count_are_withheld(small: Path) -
         assert truth[key][source]["n_simulated"] == truth[key][source]["n"] > 0
         assert published[key][source]["n_simulated"] is None
         assert [key, source, "n_simulated"] in suppressed
+
+
+def test_few_clock_times_beside_simulated_ones_are_not_published(tmp_path: Path) -> None:
+    """Was (a review of the rule above): with ``n`` shown, ``n - n_simulated`` is the count
+    of decisions timed by the clock, a cell of its own, published when small (a queue of
+    simulated decisions and a few real ones)."""
+    with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as q:
+        for adult in range(12):
+            q.add_alert(Alert(adult, adult, 100 + adult, 12.0, "under 13", 0.9, Tier.URGENT), at=T0)
+        for adult in range(12):
+            shown = q.case(adult, now=T0 + 3600)
+            assert shown is not None
+            clock = adult >= 10  # two decided by the clock, ten at a simulated time
+            at = None if clock else T0 + 3600 + adult
+            q.decide(adult, "dismissed", moderator="m", at=at, token=shown.token)
+        # to the time of the report: the clock's decisions are of today
+        until = (T0, int(time.time()) + 10)
+        truth = transparency_report(q, until, key=SYNTHETIC_DEMO_KEY, min_cell=0).data
+        published = transparency_report(q, until, key=SYNTHETIC_DEMO_KEY).data
+    exact = truth["time_to_decision_hours"]["all"]
+    assert (exact["n"], exact["n_simulated"]) == (12, 10)  # 2 clock times
+    shown_times = published["time_to_decision_hours"]["all"]
+    assert shown_times["n"] == 12
+    assert shown_times["n_simulated"] is None

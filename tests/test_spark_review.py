@@ -50,14 +50,15 @@ def test_partition_directories_of_ids_are_not_read_as_other_ids(
     conversation_id=7 both as the integer 7: one conversation of both pairs' events, no
     error. Refused; with the inference off the ids are the directories' text, two
     conversations as on one machine."""
+    root = tmp_path / "events of a month"  # a space: Spark lists the files as URIs (%20)
     for name, adult, child in (("007", "a1", "k1"), ("7", "a2", "k2")):
-        folder = tmp_path / f"conversation_id={name}"
-        folder.mkdir()
+        folder = root / f"conversation_id={name}"
+        folder.mkdir(parents=True)
         pq.write_table(pa.Table.from_pylist(_pair(name, T, adult, child)), folder / "p.parquet")
     with pytest.raises(rs.SchemaError, match=r"directory conversation_id=007 .* as int "):
-        rs_spark.read_events(spark, str(tmp_path))
+        rs_spark.read_events(spark, str(root))
     with runtime_conf(spark, {INFERENCE: "false"}):
-        events = rs_spark.read_events(spark, str(tmp_path))
+        events = rs_spark.read_events(spark, str(root))
         scored = rs_spark.score_events(events, rs.load_model(), partitions=2).toArrow()
     assert sorted(scored["conversation_id"].to_pylist()) == ["007", "7"]
 

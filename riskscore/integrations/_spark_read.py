@@ -192,8 +192,9 @@ def _check_partition_values(spark: SparkSession, files: list[str]) -> None:
     under = [f for f in files if any(f"/{key}=" in f for key in keys)]
     if not under:
         return
-    # given as files, they have no partition columns: their own values
-    own = spark.read.option("mergeSchema", "true").parquet(*under)
+    # given as files, they have no partition columns: their own values (inputFiles gives
+    # URIs, a space as %20: read as a path, that names no file)
+    own = spark.read.option("mergeSchema", "true").parquet(*map(unquote, under))
     path = sf.col("_metadata.file_path")
     for key in sorted(keys & set(own.columns)):
         named = sf.url_decode(sf.regexp_extract(path, rf".*/{re.escape(key)}=([^/]*)/", 1))

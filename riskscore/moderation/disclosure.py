@@ -452,8 +452,11 @@ def protect_report(
             parent = parent[key]
         parent[path[-1]] = None
     for key in ("time_to_first_review_hours", "time_to_decision_hours"):  # n_simulated = n
-        for source, t in out.get(key, {}).items():  # when every time was simulated
-            if t["n"] is None and t["n_simulated"] is not None:
+        for source, t in out.get(key, {}).items():  # when every time was simulated, and
+            # n - n_simulated is the count of clock times, a cell of its own
+            sim = t["n_simulated"]
+            small = sim is not None and t["n"] is not None and 0 < t["n"] - sim < min_cell
+            if sim is not None and (t["n"] is None or small or 0 < sim < min_cell):
                 t["n_simulated"] = None
                 listed.append((key, source, "n_simulated"))
     out["disclosure_control"] = {
