@@ -74,12 +74,21 @@ def test_the_time_is_kept_and_a_file_without_it_looks_at_the_next_event(
     assert rs.OnlineScorer.restore(path, rs.load_model())._oldest == -math.inf
 
 
-def test_a_changed_time_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("stored", "match"),
+    [
+        ('"soon"', "meta 'expiry_oldest' is malformed"),
+        # was (hostile review): 1e300 restored, and idle conversations never expired; it is
+        # the time of an entry the scorer held, never after its clock
+        ("1e300", "earlier than the latest event time it holds"),
+    ],
+)
+def test_a_changed_time_is_refused(tmp_path: Path, stored: str, match: str) -> None:
     scorer, path = _scorer(), tmp_path / "state.sqlite"
     scorer.update_many(BEFORE)
     scorer.checkpoint(path)
     with closing(sqlite3.connect(path)) as con, con:
-        con.execute("UPDATE meta SET value = '\"soon\"' WHERE key = 'expiry_oldest'")
+        con.execute("UPDATE meta SET value = ? WHERE key = 'expiry_oldest'", (stored,))
     reseal(path)
-    with pytest.raises(rs.CheckpointError, match="meta 'expiry_oldest' is malformed"):
+    with pytest.raises(rs.CheckpointError, match=match):
         rs.OnlineScorer.restore(path, rs.load_model())

@@ -341,7 +341,8 @@ class ScorerCheckpoints:
         that were would hold every later event to a past clock's limits)."""
         convs = (c.max_ts for c in self._conversations.values())
         accounts = (a.last_seen for a in self._accounts.values())
-        latest = max(chain(convs, self._rooms.values(), accounts), default=self.clock)
+        # expiry_oldest is the time of an entry held too: later, nothing would ever expire
+        latest = max(chain(convs, self._rooms.values(), accounts, [self._oldest]))
         if latest > self.clock:
             raise CheckpointError(
                 f"{path}: counter 'clock' {self.clock} is earlier than the latest event time it "
