@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from riskscore.io.pair_ids import pair_conversation_id
 from riskscore.moderation.queue import ReviewQueue
+from riskscore.policy import Alert, Tier
 
 
 @contextmanager
@@ -27,3 +29,13 @@ def locked(db: Path) -> Iterator[None]:
 def wait_briefly(monkeypatch: pytest.MonkeyPatch) -> None:
     """Queues opened with a busy timeout of 0.2 s instead of 30 s (the test waits that)."""
     monkeypatch.setitem(ReviewQueue.__init__.__kwdefaults__, "timeout_s", 0.2)
+
+
+def occupy(queue: ReviewQueue, conversation: object, adult: object, child: object) -> None:
+    """Open alerts of two other pairs under both ids of the conversation of ``adult`` and
+    ``child``: its own id and its pair id (:func:`riskscore.io.pair_ids.pair_conversation_id`).
+    Under its own id alone, its next alert goes on under its pair id (a room's other pair);
+    with both taken, the queue refuses it (two conversations under one id)."""
+    taken = pair_conversation_id(conversation, adult, child)
+    for cid, pair in ((conversation, ("someone", "else")), (taken, ("other", "one"))):
+        queue.add_alert(Alert(cid, *pair, 12.0, "under 13", 0.9, Tier.URGENT), at=1_767_225_600)

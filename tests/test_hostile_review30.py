@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from queue_helpers import occupy
 from serve_helpers import CHEAP_HASHER, PASSWORD, config, csrf_token, sign_in
 
 import riskscore as rs
@@ -203,8 +204,8 @@ def test_a_run_whose_alert_would_merge_into_another_pairs_item_is_refused_in_one
     ``tests/test_hostileserve.py::test_stream_goes_on_past_an_alert_the_queue_refuses``)."""
     events = list(rs.synthetic.generate(40, prevalence=0.25, seed=30).messages.iter_events())
     db = tmp_path / "q.sqlite"
-    with ReviewQueue(db) as q:
-        q.add_alert(_room_alert(38, "someone", "else"), at=T0)
+    with ReviewQueue(db) as q:  # conversation 38 is between 1000007 and 1000008
+        occupy(q, 38, 1000007, 1000008)
     text = "".join(json.dumps(e) + "\n" for e in events)
     monkeypatch.setattr(sys, "stdin", io.StringIO(text))
     monkeypatch.setattr(sys, "stdout", io.StringIO())
@@ -225,8 +226,8 @@ def test_the_api_names_an_alert_the_queue_refuses_to_merge_not_a_500(
     queue refusing it, the refusal must come back as the event's, with the others queued."""
     events = list(rs.synthetic.generate(40, prevalence=0.25, seed=30).messages.iter_events())
     cfg = config(tmp_path, model)
-    with ReviewQueue(cfg.db) as q:
-        q.add_alert(_room_alert(38, "someone", "else"), at=T0)
+    with ReviewQueue(cfg.db) as q:  # conversation 38 is between 1000007 and 1000008
+        occupy(q, 38, 1000007, 1000008)
     with TestClient(create_app(cfg), raise_server_exceptions=False) as client:
         r = client.post("/v1/events", json=events[:1000])
     assert r.status_code == 422, r.text

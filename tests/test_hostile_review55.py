@@ -17,12 +17,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from io_hostile_helpers import BASE_EVENT, EMOJI_MESSAGE
+from queue_helpers import occupy
 
 import riskscore as rs
 import riskscore.moderation.intake as intake
 import riskscore.moderation.queue_rows as queue_rows
 from riskscore import ReviewQueue, UserReport
 from riskscore.cli import main
+from riskscore.io.pair_ids import pair_conversation_id
 from riskscore.moderation import QueueError
 from riskscore.policy import Alert, Tier
 
@@ -263,13 +265,15 @@ def test_score_queues_the_alerts_beside_one_the_queue_refuses(
     assert main([*argv, "--out", str(tmp_path / "a"), "--queue", str(tmp_path / "a.sqlite")]) == 0
     alone = json.loads(capsys.readouterr().out)["queue"]
     assert alone["alerts"] > 1
-    cid = pq.read_table(tmp_path / "a" / "alerts.parquet").column("conversation_id")[0].as_py()
+    first = pq.read_table(tmp_path / "a" / "alerts.parquet").slice(0, 1).to_pylist()[0]
+    cid = first["conversation_id"]
     db = tmp_path / "b.sqlite"
-    with ReviewQueue(db) as queue:  # an open alert of that conversation id, other accounts
-        queue.add_alert(_alert(conversation_id=cid, adult_id=999, child_id=998))
+    with ReviewQueue(db) as queue:  # open alerts of other pairs under both its ids
+        occupy(queue, cid, first["adult_id"], first["child_id"])
     assert main([*argv, "--out", str(tmp_path / "b"), "--queue", str(db)]) == 0
     captured = capsys.readouterr()
     queued = json.loads(captured.out)["queue"]
     assert queued["refused"] == 1
     assert queued["new_items"] == alone["new_items"] - 1
-    assert f"not queued: alert on conversation {cid} between" in captured.err
+    pair = pair_conversation_id(cid, first["adult_id"], first["child_id"])
+    assert f"not queued: alert on conversation {pair} between" in captured.err

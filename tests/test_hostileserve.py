@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
+from queue_helpers import occupy
 from serve_helpers import (
     add_account,
     adult_child_event,
@@ -248,8 +249,8 @@ def test_stream_goes_on_past_an_alert_the_queue_refuses(
     code, expected, _ = stream()
     first = expected[0]
     queue = tmp_path / "queue.sqlite"
-    with ReviewQueue(queue) as q:  # the conversation id of the first alert, other accounts
-        q.add_alert(Alert(first["conversation_id"], "x", "y", 12.0, "under 13", 0.9, Tier.URGENT))
+    with ReviewQueue(queue) as q:  # both ids of the first alert's conversation, other pairs
+        occupy(q, first["conversation_id"], first["adult_id"], first["child_id"])
     code, written, err = stream("--queue", str(queue))
     assert code == 0, err
     assert written[:-1] == expected[:-1]  # every alert, the summary apart

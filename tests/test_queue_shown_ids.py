@@ -31,13 +31,15 @@ def test_a_conversation_of_two_other_accounts_is_refused_naming_ids_as_shown(
     """Was: "alert on conversation 'c1' between 'adult-b' and 'k2': item 1 is the open
     alert of conversation 'c1' between 'adult-a' and 'k1'; ..."."""
     with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as queue:
+        # both ids of the conversation taken (the room's other pair goes on under its pair id)
         queue.add_alert(_alert("c1", "adult-a", "k1"), at=T0)
+        queue.add_alert(_alert("c1|7|adult-b", "adult-c", "k3"), at=T0)
         with pytest.raises(QueueError) as refused:
             queue.add_alert(_alert(np.str_("c1"), np.str_("adult-b"), "7"), at=T0 + 60)
     assert str(refused.value).startswith(
-        'alert on conversation c1 between adult-b and "7": item 1 is the open alert of '
-        "conversation c1 between adult-a and k1; two conversations under one id are never "
-        "merged"
+        'alert on conversation c1|7|adult-b between adult-b and "7": item 2 is the open alert '
+        "of conversation c1|7|adult-b between adult-c and k3; two conversations under one id "
+        "are never merged"
     )
 
 

@@ -32,12 +32,13 @@ from riskscore._words import duration_text
 from riskscore.batch.reports import ReportEvents
 from riskscore.io.columns import category_key, category_text
 from riskscore.io.given_ids import ACCOUNT_ID_COLUMNS, given_id
-from riskscore.io.pair_ids import conversation_aliases
+from riskscore.io.pair_ids import conversation_aliases, pair_conversation_id
 from riskscore.io.raw import show, shown
 from riskscore.io.schema import (
     CHANNEL_NAMES,
     MAX_AGE,
     MIN_AGE,
+    PAIR_ID_SEPARATOR,
     Channel,
 )
 from riskscore.io.shown_ids import shown_id
@@ -370,10 +371,10 @@ def _upsert_alert(con: sqlite3.Connection, row: dict[str, Any], signal: str, act
 
 def _merge_alert(con: sqlite3.Connection, row: dict[str, Any], actor: str) -> int:
     """A new item, or the update of the conversation's open alert: of the same two
-    accounts, in either role (an open alert of the conversation id between other accounts
-    is another conversation under that id, refused rather than merged); without one, the
-    open alert of the same two accounts under another id of the conversation
-    (:func:`_aliases`).
+    accounts, in either role, under any id of the conversation (:func:`_aliases`). An open
+    alert of the id between other accounts is another pair of a room (scored in parts, or
+    online after its first pair expired): the alert goes on under its pair id, as the
+    room's whole history names it; under a pair id, it is refused rather than merged.
 
     Raises
     ------
@@ -390,7 +391,7 @@ def _merge_alert(con: sqlite3.Connection, row: dict[str, Any], actor: str) -> in
     same = [
         r for r in items if {r["adult_id"], r["child_id"]} == {row["adult_id"], row["child_id"]}
     ]
-    found = (own or same or [None])[0]
+    found = ([r for r in own if r in same] or same or own or [None])[0]
     if found is None:
         # each signal as it came (item_history: the item as it stood at a past time)
         detail = {k: row[k] for k in ("risk", "tier", "channel")}
@@ -399,15 +400,20 @@ def _merge_alert(con: sqlite3.Connection, row: dict[str, Any], actor: str) -> in
     # compared as found: a risk of text was a TypeError, an id of no JSON a JSONDecodeError.
     held = item_from_row(found)
     if {found["adult_id"], found["child_id"]} != {row["adult_id"], row["child_id"]}:
-        cid, adult, child = (
-            shown_id(db.decode_id(row[k])) for k in ("conversation_id", "adult_id", "child_id")
+        conv, adult, child = (
+            db.decode_id(row[k]) for k in ("conversation_id", "adult_id", "child_id")
         )
+        if PAIR_ID_SEPARATOR not in str(conv):  # a pair id of other accounts is a clash
+            # a room's id scored in parts (or online after its first pair expired) names
+            # another pair now: it goes on under its pair id, as the whole history names it
+            pair = db.encode_id(pair_conversation_id(conv, adult, child))
+            return _merge_alert(con, {**row, "conversation_id": pair}, actor)
         raise QueueError(
-            f"alert on conversation {cid} between {adult} and {child}: item "
-            f"{held.item_id} is the open alert of conversation {cid} between "
-            f"{shown_id(held.adult_id)} and {shown_id(held.child_id)}; two conversations "
-            "under one id are never merged: give them distinct ids (not queued, nor the "
-            "alerts added with it)"
+            f"alert on conversation {shown_id(conv)} between {shown_id(adult)} and "
+            f"{shown_id(child)}: item {held.item_id} is the open alert of conversation "
+            f"{shown_id(conv)} between {shown_id(held.adult_id)} and "
+            f"{shown_id(held.child_id)}; two conversations under one id are never merged: "
+            "give them distinct ids (not queued, nor the alerts added with it)"
         )
     item_id = held.item_id
     raise_ = row["risk"] > held.risk or row["tier"] > held.tier
