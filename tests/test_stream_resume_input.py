@@ -61,6 +61,14 @@ def _summary(out: str) -> dict[str, Any]:
     return dict(json.loads(out.splitlines()[-1])["summary"])
 
 
+def _resumed(
+    checkpoint: Path, text: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> dict[str, Any]:
+    """The summary of a run resumed from ``checkpoint`` on ``text``, which succeeded."""
+    assert _stream(["--checkpoint", str(checkpoint), "--json"], text, monkeypatch) == 0
+    return _summary(capsys.readouterr().out)
+
+
 def _extra(checkpoint: Path) -> dict[str, Any]:
     with sqlite3.connect(checkpoint) as db:
         (text,) = db.execute("SELECT value FROM meta WHERE key = 'extra'").fetchone()
@@ -97,8 +105,7 @@ def test_a_resume_fed_other_lines_stops_before_applying_anything(
     assert "Traceback" not in err
     assert _extra(cp) == before  # the checkpoint is unchanged
     # fed the same input from its start, with the new lines after it, it goes on
-    assert _stream(["--checkpoint", str(cp), "--json"], "".join(DAY1 + DAY2), monkeypatch) == 0
-    summary = _summary(capsys.readouterr().out)
+    summary = _resumed(cp, "".join(DAY1 + DAY2), monkeypatch, capsys)
     assert (summary["lines"], summary["skipped"], summary["events"]) == (100, 40, 60)
 
 
@@ -111,8 +118,7 @@ def test_a_byte_order_mark_and_a_held_back_last_line_keep_the_fingerprint(
     assert _stream(["--checkpoint", str(cp)], "".join([*lines[:20], cut]), monkeypatch) == 0
     capsys.readouterr()
     assert _extra(cp)["lines"] == 20
-    assert _stream(["--checkpoint", str(cp), "--json"], "".join(lines), monkeypatch) == 0
-    summary = _summary(capsys.readouterr().out)
+    summary = _resumed(cp, "".join(lines), monkeypatch, capsys)
     assert (summary["skipped"], summary["events"], summary["rejected"]) == (20, 20, 0)
 
 
@@ -126,8 +132,7 @@ def test_a_checkpoint_written_before_fingerprints_still_resumes(
         scorer.update_one_all(json.loads(line))
     extra = {"lines": 20, "rejected": 0, "reasons": {}, "ignored_fields": {}}
     scorer.checkpoint(cp, extra=extra)
-    assert _stream(["--checkpoint", str(cp), "--json"], "".join(DAY1), monkeypatch) == 0
-    summary = _summary(capsys.readouterr().out)
+    summary = _resumed(cp, "".join(DAY1), monkeypatch, capsys)
     assert (summary["skipped"], summary["events"]) == (20, 20)
     assert FINGERPRINT_KEY in _extra(cp)  # and from now on it has one
 

@@ -142,7 +142,8 @@ def parquet_events(spark: SparkSession, paths: list[str]) -> DataFrame:
             f"given: {_named(twice)}. Each of their events would count twice: give each file "
             "once (a directory, or the files in it)"
         )
-    unread = _unread_files(every, events.inputFiles())
+    read = events.inputFiles()  # one listing for the three checks (a call into the JVM)
+    unread = _unread_files(every, read)
     if unread:
         raise SchemaError(
             f"{plural(len(unread), 'file')} under {', '.join(paths)} would not be read: "
@@ -151,12 +152,22 @@ def parquet_events(spark: SparkSession, paths: list[str]) -> DataFrame:
             "partition) that lies beside files, nor files beside partition directories: move "
             "them, or give read_events the paths of the directories to read"
         )
-    _check_partition_ids(events)
-    _check_partition_values(spark, events.inputFiles())
+    _check_partition_ids(events, read)
+    _check_partition_values(spark, read)
     return events
 
 
-def _check_partition_ids(events: DataFrame) -> None:
+def _partitions(file: str) -> list[tuple[str, str]]:
+    """The ``(column, value as written)`` of each partition directory (``column=value``)
+    in a file's path."""
+    return [
+        (part.split("=", 1)[0], part.split("=", 1)[1])
+        for part in file.split("/")[:-1]
+        if "=" in part
+    ]
+
+
+def _check_partition_ids(events: DataFrame, files: list[str]) -> None:
     """Refuse partition directories named after an id column (``conversation_id=007``)
     whose names Spark's partition type inference reads as other ids: ``007`` and ``7``
     both as the integer 7 (two conversations merged into one), ``7.0`` as 7.0. A name that
@@ -164,10 +175,10 @@ def _check_partition_ids(events: DataFrame) -> None:
     for key in ID_COLUMNS:
         if key not in events.columns or isinstance(events.schema[key].dataType, st.StringType):
             continue
-        for file in events.inputFiles():
-            for part in file.split("/")[:-1]:
-                name = unquote(part[len(key) + 1 :]) if part.startswith(f"{key}=") else None
-                if name is None or name == HIVE_NULL or CANONICAL_INTEGER.fullmatch(name):
+        for file in files:
+            for column, written in _partitions(file):
+                name = unquote(written)
+                if column != key or name == HIVE_NULL or CANONICAL_INTEGER.fullmatch(name):
                     continue
                 kind = events.schema[key].dataType.simpleString()
                 raise SchemaError(
@@ -186,9 +197,7 @@ def _check_partition_values(spark: SparkSession, files: list[str]) -> None:
     whose files hold that column with other values: Spark gives every row under such a
     directory the directory's value, so conversations (or accounts) were merged into one.
     One job over those files only, when there are any."""
-    keys = {
-        part.split("=", 1)[0] for file in files for part in file.split("/")[:-1] if "=" in part
-    } & set(SCHEMA_COLUMNS)
+    keys = {column for file in files for column, _ in _partitions(file)} & set(SCHEMA_COLUMNS)
     under = [f for f in files if any(f"/{key}=" in f for key in keys)]
     if not under:
         return
