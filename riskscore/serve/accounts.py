@@ -21,11 +21,13 @@ before it end (a sign-out ends the account's sessions in every browser).
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -47,6 +49,8 @@ __all__ = [
     "ModeratorStore",
     "Role",
 ]
+
+T = TypeVar("T")
 
 #: Shortest password accepted for a moderator account (characters).
 MIN_PASSWORD_CHARS = 12
@@ -149,6 +153,9 @@ class ModeratorStore:
     ) -> None:
         self.path = Path(path)
         self._con = sqlite.connect(self.path, check_same_thread=check_same_thread)
+        # one transaction at a time on the one connection: two sign-ins checked at once in
+        # worker threads each began one, and the second failed ("within a transaction")
+        self._writing = threading.Lock()
         self._hasher = hasher or PasswordHasher()
         self._dummy = dummy_hash
 
@@ -161,11 +168,16 @@ class ModeratorStore:
                 if column not in have:  # a file from before the column
                     con.execute(f"ALTER TABLE moderators ADD COLUMN {column} {definition}")
 
-        sqlite.write(self._con, create)
+        self._write(create)
 
     def close(self) -> None:
         """Close the file."""
         self._con.close()
+
+    def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """:func:`riskscore.io.sqlite.write` on the store's connection, one at a time."""
+        with self._writing:
+            return sqlite.write(self._con, fn)
 
     def add(
         self, name: str, role: str | Role, password: str | None, *, by: str = "riskscore"
@@ -223,7 +235,7 @@ class ModeratorStore:
             )
             _log(con, by, "add" if was is None else "change", name, role)
 
-        sqlite.write(self._con, save)
+        self._write(save)
 
     def remove(self, name: str, *, by: str = "riskscore") -> Moderator:
         """Deactivate an account: it can no longer sign in, its sessions end, and it can
@@ -285,7 +297,7 @@ class ModeratorStore:
             )
             return Moderator(name, role)
 
-        return sqlite.write(self._con, deactivate)
+        return self._write(deactivate)
 
     def sign_out(self, name: str, session: int) -> bool:
         """End every session of ``name`` signed in its session generation ``session``
@@ -305,8 +317,7 @@ class ModeratorStore:
         True
         >>> store.close()
         """
-        cursor = sqlite.write(
-            self._con,
+        cursor = self._write(
             lambda con: con.execute(
                 "UPDATE moderators SET session = session + 1 "
                 "WHERE name = ? AND active = 1 AND session = ?",
@@ -389,8 +400,7 @@ class ModeratorStore:
             raise QueueError("only a lead assigns cases")
         if self.get(moderator) is None:
             raise QueueError(f"no moderator account {show(moderator)}")
-        sqlite.write(
-            self._con,
+        self._write(
             lambda con: con.execute(
                 "INSERT INTO assignments (adult_id, moderator, assigned_by, at) "
                 "VALUES (?, ?, ?, ?)",
@@ -432,7 +442,7 @@ class ModeratorStore:
     def log_access(self, moderator: str, action: str, detail: str | None = None) -> None:
         """Append an entry to the access log: see :func:`riskscore.serve.access_log.append`
         (a name typed at a refused sign-in is kept only when it is an account's)."""
-        sqlite.write(self._con, lambda con: _access.append(con, moderator, action, detail))
+        self._write(lambda con: _access.append(con, moderator, action, detail))
 
     def access_log(self, limit: int = 500) -> list[AccessEntry]:
         """The latest ``limit`` entries of the access log, newest first."""
