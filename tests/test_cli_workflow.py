@@ -335,6 +335,18 @@ def test_accounts_of_an_older_or_another_history_are_refused(
     assert f"no such file or directory: {tmp_path / 'missing.parquet'}" in err
 
 
+def test_a_file_to_create_in_a_missing_folder_names_the_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # It read "no such file or directory: .../month-queue.sqlite", the file the command
+    # was about to create, as if it had to exist.
+    monkeypatch.setenv("RISKSCORE_REPORT_KEY", "riskscore-synthetic-demo-key-NOT-A-SECRET-v1")
+    db = tmp_path / "demo-output" / "month-queue.sqlite"
+    argv = ["report", "--synthetic-month", "--conversations", "200", "--db", str(db)]
+    err = _one_line_error([*argv, "--out", str(tmp_path / "r"), "--no-charts"], capsys)
+    assert f"no such directory: {db.parent} (for {db}); create it first" in err
+
+
 def test_accounts_refuses_bad_output_and_quarantines_bad_rows(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -98,6 +98,33 @@ def test_the_shadow_row_quotes_the_committed_comparison() -> None:
     )
 
 
+def test_learning_quotes_the_committed_shadow_comparison() -> None:
+    """docs/learning.md's synthetic-month paragraph gives the figures of
+    reports/shadow/compare.json (they went stale once when the month was re-run)."""
+    compare = _json(REPORTS / "shadow" / "compare.json")
+    production, shadow = (model["n_alerts"] for model in compare["models"])
+    decisions = compare["decisions"]
+    a, b = decisions["a"], decisions["b"]
+    text = " ".join(_page("learning.md").split())
+    assert (
+        f"recalibrated on {decisions['positive']} positive and {decisions['dismissed']} "
+        f"dismissed conversations" in text
+    )
+    assert (
+        f"alerts {shadow} conversations against production's {production}, gains "
+        f"{'none' if compare['alerts_gained_by_b'] == 0 else compare['alerts_gained_by_b']} "
+        f"and loses {compare['alerts_lost_by_b']}" in text
+    )
+    assert (
+        f"it alerts {b['alerted_positive']} (production {a['alerted_positive']}), and "
+        f"{b['alerted_dismissed']} of the dismissed ones (production {a['alerted_dismissed']})"
+        in text
+    )
+    assert (
+        f"{b['precision_on_decided']:.1%} against {a['precision_on_decided']:.1%}" in text
+    )
+
+
 def _speedups(result: dict[str, Any], key: str) -> dict[str, float]:
     return {row["pipeline"]: row["riskscore_speedup"] for row in result[key]}
 

@@ -68,9 +68,15 @@ def test_config_defaults(tmp_path: Path) -> None:
         ({"policy": {"bands": _POLICY["bands"]}}, ("policy", "format_version"), "write 3"),
         (
             {"alerts": {"moderation_room": {"user": "@x:y", "moderators": ["@m:y"]}}},
-            ("alerts", "moderation_room"),
+            ("alerts", "moderation_room", "user"),
             "localpart",
         ),
+        (  # Synapse refused the notices of an upper-case localpart, one 400 per alert
+            {"alerts": {"moderation_room": {"user": "RiskBot", "moderators": ["@m:y"]}}},
+            ("alerts", "moderation_room", "user"),
+            "lower-case letters",
+        ),
+        ({"checkpoint_interval_s": float("inf")}, ("checkpoint_interval_s",), "86400"),
         (
             {"alerts": {"moderation_room": {"user": "rs"}}},
             ("alerts", "moderation_room"),

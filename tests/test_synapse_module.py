@@ -6,6 +6,7 @@ moderation room, and counts what it drops or the scorer refuses.
 from __future__ import annotations
 
 import copy
+import time
 from pathlib import Path
 
 import pytest
@@ -212,13 +213,15 @@ def test_module_drops_and_counts_when_the_queue_is_full(tmp_path: Path) -> None:
 
 
 def test_module_counts_events_the_scorer_refuses(tmp_path: Path) -> None:
-    ages = tmp_path / "bad.csv"
-    ages.write_text("user_id,age\n@adult:x,34\n@kid:x,150\n")  # not a plausible age
+    ages = tmp_path / "ages.csv"
+    ages.write_text("user_id,age\n@adult:x,34\n@kid:x,12\n")
     raw = _base(tmp_path, ages={"csv": str(ages)})
     module = RiskscoreModule(RiskscoreModule.parse_config(raw), _StandInApi())  # type: ignore[arg-type]
     room = _Room("!r:x")
     room.member("@adult:x", "join")
     room.member("@kid:x", "join")
-    _run(module.on_new_event(room.message("@adult:x"), room.state))
+    ahead = room.message("@adult:x")  # this server's own user: its time is kept, and refused
+    ahead.origin_server_ts = int((time.time() + 30 * 86_400) * 1000)
+    _run(module.on_new_event(ahead, room.state))
     module._process(10)
     assert (module.n_scored, module.n_rejected) == (0, 1)

@@ -5,6 +5,7 @@ few of each kind, then a count at most once per interval; every event is still c
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import pytest
@@ -67,16 +68,19 @@ def _flooded(caplog: pytest.LogCaptureFixture, module: RiskscoreModule) -> list[
 def test_events_the_scorer_refuses_cannot_flood_the_log(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    ages = tmp_path / "bad.csv"
-    ages.write_text("user_id,age\n@adult:x,34\n@kid:x,150\n")  # every event refused
+    ages = tmp_path / "ages.csv"
+    ages.write_text("user_id,age\n@adult:x,34\n@kid:x,12\n")
     raw = _base(tmp_path, ages={"csv": str(ages)})
     module = RiskscoreModule(RiskscoreModule.parse_config(raw), _StandInApi())  # type: ignore[arg-type]
     room = _Room("!r:x")
     room.member("@adult:x", "join")
     room.member("@kid:x", "join")
+    ahead = int((time.time() + 30 * 86_400) * 1000)  # this server's user: kept, and refused
     with caplog.at_level(logging.WARNING):
         for _ in range(N):
-            _run(module.on_new_event(room.message("@adult:x"), room.state))
+            message = room.message("@adult:x")
+            message.origin_server_ts = ahead
+            _run(module.on_new_event(message, room.state))
         module._process(N)
     _flooded(caplog, module)
     assert module.n_rejected == N

@@ -167,7 +167,12 @@ def error_message(exc: BaseException, args: argparse.Namespace) -> str | None:
             return str(exc)
         return f"{exc.filename} is a directory; expected a file"
     if isinstance(exc, FileNotFoundError):
-        return str(exc) if exc.filename is None else f"no such file or directory: {exc.filename}"
+        if exc.filename is None:
+            return str(exc)
+        folder = Path(os.fsdecode(exc.filename)).parent
+        if not folder.is_dir():  # a file to create in a folder that is not there
+            return f"no such directory: {folder} (for {exc.filename}); create it first"
+        return f"no such file or directory: {exc.filename}"
     if isinstance(exc, PermissionError):
         return f"permission denied: {_path_of(exc)}"
     if isinstance(exc, sqlite3.DatabaseError):

@@ -18,12 +18,13 @@ import math
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 import riskscore.io.sqlite as sqlite
 from riskscore.exceptions import one_line
 from riskscore.integrations._synapse_config import AgeSourceConfig, SynapseConfigError
 from riskscore.integrations._synapse_log import EventWarnings
+from riskscore.io.columns import one_age_problem
 from riskscore.io.one_value import Undecided
 from riskscore.io.raw import as_python_value, show
 from riskscore.io.time_zones import offset_min_at, time_zone
@@ -77,23 +78,31 @@ class AgeLookupError(SynapseConfigError):
         super().__init__(msg, ())
 
 
-class _OffsetError(ValueError):
-    """A user's ``tz_offset_min`` the schema refuses (the reason, with the value shown)."""
+class _ValueRefusedError(ValueError):
+    """A user's age or ``tz_offset_min`` the schema refuses (the reason, with the value
+    shown)."""
+
+
+def _checked(value: object, name: str, problem_of: Callable[[object], str | None]) -> float | None:
+    """``value`` as the schema's rule ``problem_of`` accepts it (None: empty or NaN,
+    unknown), else refused naming ``name`` and the value."""
+    if value is None or value == "":
+        return None
+    try:
+        problem = problem_of(value)
+    except Undecided:  # a numpy scalar or a decimal (a callable's): read as its text
+        problem = problem_of(str(as_python_value(value)))
+    if problem is not None:
+        raise _ValueRefusedError(f"{name} {show(value)} {problem}")
+    number = float(value)  # type: ignore[arg-type]
+    return None if math.isnan(number) else number  # NaN: unknown, as an empty cell
 
 
 def _offset(tz: object) -> int | None:
     """The schema's rule for ``recipient_tz_offset_min`` (whole quarter hours in range),
     never ``int()``, which cut 330.7 to 330 and passed 5 (hours for minutes) in silence."""
-    if tz is None or tz == "":
-        return None
-    try:
-        problem = one_tz_offset_problem(tz)
-    except Undecided:  # a numpy scalar or a decimal (a callable's): read as its text
-        problem = one_tz_offset_problem(str(as_python_value(tz)))
-    if problem is not None:
-        raise _OffsetError(f"tz_offset_min {show(tz)} {problem}")
-    number = float(tz)  # type: ignore[arg-type]
-    return None if math.isnan(number) else int(number)  # NaN: unknown, as an empty cell
+    minutes = _checked(tz, "tz_offset_min", one_tz_offset_problem)
+    return None if minutes is None else int(minutes)
 
 
 def _zone(tz: object, zone: object) -> str | None:
@@ -102,16 +111,16 @@ def _zone(tz: object, zone: object) -> str | None:
     if zone is None or zone == "":
         return None
     if not isinstance(zone, str):
-        raise _OffsetError(f"time_zone {show(zone)} is not a time zone name (text)")
+        raise _ValueRefusedError(f"time_zone {show(zone)} is not a time zone name (text)")
     if tz is not None and tz != "" and not (isinstance(tz, float) and math.isnan(tz)):
-        raise _OffsetError(
+        raise _ValueRefusedError(
             f"gives both tz_offset_min {show(tz)} and time_zone {show(zone)}: give one (a "
             "time zone follows daylight-saving time, a fixed offset does not)"
         )
     try:
         return time_zone(zone).key
     except ValueError as exc:
-        raise _OffsetError(str(exc)) from None
+        raise _ValueRefusedError(str(exc)) from None
 
 
 def user_clock(tz_offset_min: object, time_zone: object) -> Profile:
@@ -127,14 +136,15 @@ def user_clock(tz_offset_min: object, time_zone: object) -> Profile:
     return Profile(None, None if named is not None else _offset(tz_offset_min), named)
 
 
+def _age(age: object) -> float | None:
+    """The schema's rule for ``sender_age`` and ``recipient_age`` (years in 0..120): a typo
+    of 340 or -1 passed here, and the scorer then refused every event naming the user,
+    losing all of that user's conversations."""
+    return _checked(age, "age", one_age_problem)
+
+
 def _profile(user_id: str, age: object, tz: object, zone: object = None) -> Profile:
-    if age is None or age == "":
-        out_age = None
-    else:
-        out_age = float(age)  # type: ignore[arg-type]
-        if math.isnan(out_age):
-            out_age = None
-    return user_clock(tz, zone)._replace(age=out_age)
+    return user_clock(tz, zone)._replace(age=_age(age))
 
 
 class AgeSource:
@@ -270,7 +280,7 @@ class _CsvLookup:
                     rows[row["user_id"]] = _profile(
                         row["user_id"], row["age"], row.get("tz_offset_min"), row.get("time_zone")
                     )
-                except _OffsetError as exc:
+                except _ValueRefusedError as exc:
                     raise SynapseConfigError(
                         f"{str(self.path)!r} line {line}: {exc}", ("ages", "csv")
                     ) from None
@@ -293,46 +303,76 @@ class _SqliteLookup:
 
     One row per user: a table with two rows for one user is refused at start and at the
     lookup of that user (a row added since), naming both rows (by rowid), never one of
-    them taken at SQLite's choice."""
+    them taken at SQLite's choice. A new version published by rename (written aside, then
+    moved over the path) is opened at the next lookup: the open connection kept reading
+    the old, unlinked file until a restart. A new version refused (not a database, a
+    table without the columns) is one line in the log, and the version open before stays
+    in force, as a CSV file's rows do.
+    """
 
     def __init__(self, path: Path, table: str) -> None:
-        self._conn = sqlite.connect(path, read_only=True, check_same_thread=False)
         self._where = (str(path), table)
-        # quoted: a table may be named like an SQL keyword ("order"), which the
-        # configuration takes (an identifier) and SQL would read as that keyword
-        quoted = '"' + table.replace('"', '""') + '"'
+        self._path = path
+        self._file = _file_key(path)
+        self._conn, self._sql = self._open()
+
+    def _open(self) -> tuple[sqlite3.Connection, str]:
+        path, table = self._path, self._where[1]
+        conn = sqlite.connect(path, read_only=True, check_same_thread=False)
         try:
-            columns = {row[1] for row in self._conn.execute(f"PRAGMA table_info({quoted})")}
-        except sqlite3.DatabaseError as exc:
-            raise SynapseConfigError(
-                f"{str(path)!r} is not an SQLite database: {exc}", ("ages", "sqlite")
-            ) from None
-        if not {"user_id", "age"} <= columns:
-            raise SynapseConfigError(
-                f"table {table!r} in {str(path)!r} needs columns user_id and age (and "
-                f"optionally tz_offset_min or time_zone); found {sorted(columns)}",
-                ("ages", "sqlite"),
+            # quoted: a table may be named like an SQL keyword ("order"), which the
+            # configuration takes (an identifier) and SQL would read as that keyword
+            quoted = '"' + table.replace('"', '""') + '"'
+            try:
+                columns = {row[1] for row in conn.execute(f"PRAGMA table_info({quoted})")}
+            except sqlite3.DatabaseError as exc:
+                raise SynapseConfigError(
+                    f"{str(path)!r} is not an SQLite database: {exc}", ("ages", "sqlite")
+                ) from None
+            if not {"user_id", "age"} <= columns:
+                raise SynapseConfigError(
+                    f"table {table!r} in {str(path)!r} needs columns user_id and age (and "
+                    f"optionally tz_offset_min or time_zone); found {sorted(columns)}",
+                    ("ages", "sqlite"),
+                )
+            tz = "tz_offset_min" if "tz_offset_min" in columns else "NULL"
+            zone = "time_zone" if "time_zone" in columns else "NULL"
+            # a table WITHOUT ROWID has none (unless a column is so named): rows are unnamed
+            row = "rowid" if "rowid" in columns or _has_rowid(conn, quoted) else "NULL"
+            sql = f"SELECT {row}, age, {tz}, {zone} FROM {quoted} WHERE user_id = ? LIMIT 2"
+            twice = conn.execute(
+                f"SELECT user_id FROM {quoted} GROUP BY user_id HAVING COUNT(*) > 1 LIMIT 1"
+            ).fetchone()
+            if twice is not None:
+                self._rows(conn, sql, twice[0])  # refused, naming the rows
+        except BaseException:
+            conn.close()
+            raise
+        return conn, sql
+
+    def _follow_replacement(self) -> None:
+        """Open the file now at the path if it is another one than the open file."""
+        found = _file_key(self._path)
+        if found is None or found == self._file:  # gone: the open version stays in force
+            return
+        self._file = found  # tried once per version, refused or not
+        try:
+            conn, sql = self._open()
+        except (OSError, sqlite3.Error, SynapseConfigError) as exc:
+            problem = exc.msg if isinstance(exc, SynapseConfigError) else str(exc)
+            logger.error(
+                "riskscore: declared ages not re-read from %s: %s; the version open before "
+                "stays in force until the file is fixed",
+                self._path,
+                one_line(problem),
             )
-        tz = "tz_offset_min" if "tz_offset_min" in columns else "NULL"
-        zone = "time_zone" if "time_zone" in columns else "NULL"
-        # a table WITHOUT ROWID has none (unless a column is so named): rows are unnamed
-        row = "rowid" if "rowid" in columns or self._has_rowid(quoted) else "NULL"
-        self._sql = f"SELECT {row}, age, {tz}, {zone} FROM {quoted} WHERE user_id = ? LIMIT 2"
-        twice = self._conn.execute(
-            f"SELECT user_id FROM {quoted} GROUP BY user_id HAVING COUNT(*) > 1 LIMIT 1"
-        ).fetchone()
-        if twice is not None:
-            self(twice[0])  # refused, naming the rows
+            return
+        self._conn.close()
+        self._conn, self._sql = conn, sql
 
-    def _has_rowid(self, quoted: str) -> bool:
-        try:
-            self._conn.execute(f"SELECT rowid FROM {quoted} LIMIT 0")
-        except sqlite3.OperationalError:
-            return False
-        return True
-
-    def __call__(self, user_id: str) -> Profile | None:
-        rows = self._conn.execute(self._sql, (user_id,)).fetchall()
+    def _rows(self, conn: sqlite3.Connection, sql: str, user_id: str) -> list[Any]:
+        """The user's rows (at most two), refused when there are two."""
+        rows = conn.execute(sql, (user_id,)).fetchall()
         path, table = self._where
         if len(rows) > 1:
             named = "" if rows[0][0] is None else f" (rows {rows[0][0]} and {rows[1][0]})"
@@ -341,13 +381,19 @@ class _SqliteLookup:
                 "user one row (which declared age applies is the platform's decision)",
                 ("ages", "sqlite"),
             )
+        return rows
+
+    def __call__(self, user_id: str) -> Profile | None:
+        self._follow_replacement()
+        rows = self._rows(self._conn, self._sql, user_id)
+        path, table = self._where
         if not rows:
             return None
         rowid, age, tz, zone = rows[0]
         at = "" if rowid is None else f"row {rowid} "
         try:
             return _profile(user_id, age, tz, zone)
-        except _OffsetError as exc:
+        except _ValueRefusedError as exc:
             raise SynapseConfigError(
                 f"table {table!r} in {path!r}, {at}of user {user_id!r}: {exc}",
                 ("ages", "sqlite"),
@@ -358,6 +404,23 @@ class _SqliteLookup:
                 f"tz_offset_min {tz!r} is not a number",
                 ("ages", "sqlite"),
             ) from None
+
+
+def _file_key(path: Path) -> tuple[int, int] | None:
+    """The device and inode of the file at ``path`` (None: no file there now)."""
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
+def _has_rowid(conn: sqlite3.Connection, quoted: str) -> bool:
+    try:
+        conn.execute(f"SELECT rowid FROM {quoted} LIMIT 0")
+    except sqlite3.OperationalError:
+        return False
+    return True
 
 
 def _import(target: str) -> LookupFn:

@@ -7,6 +7,7 @@ module turns :class:`SynapseConfigError` into Synapse's ``ConfigError``.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,13 @@ __all__ = [
 #: ``ModuleApi.run_as_background_process`` (which scoring runs in). The floor of the
 #: ``synapse`` extra in ``pyproject.toml`` (tests/test_hostile_hr69c.py keeps them equal).
 MIN_SYNAPSE: Final = "1.136"
+#: The longest ``checkpoint_interval_s`` (a day): longer is a typo, and Synapse cannot
+#: schedule an infinite one.
+MAX_CHECKPOINT_INTERVAL_S: Final = 86_400.0
+#: A Matrix user id's localpart (the spec's grammar for new ids); a whole id is at most
+#: 255 characters, so the localpart leaves room for the server name.
+MAX_LOCALPART_CHARS: Final = 200
+_LOCALPART: Final = re.compile(rf"[a-z0-9._=\-/+]{{1,{MAX_LOCALPART_CHARS}}}")
 #: The methods of ``ModuleApi`` the module calls that Synapse before :data:`MIN_SYNAPSE` lacks.
 _NEWER_MODULE_API: Final = ("run_as_background_process",)
 
@@ -222,9 +230,11 @@ def _moderation_room(raw: Any, path: tuple[str, ...]) -> ModerationRoomConfig:
     room = _mapping(raw, path)
     _unknown(room, frozenset({"user", "moderators", "room_id"}), path)
     user = room.get("user", "riskscore")
-    if not isinstance(user, str) or not user or ":" in user or user.startswith("@"):
+    if not isinstance(user, str) or not _LOCALPART.fullmatch(user):
         raise SynapseConfigError(
-            f"expected a localpart such as 'riskscore', found {show(user)}", path
+            f"expected a localpart such as 'riskscore' (lower-case letters, digits and "
+            f"._=-/+, at most {MAX_LOCALPART_CHARS} characters), found {show(user)}",
+            (*path, "user"),
         )
     moderators = room.get("moderators", [])
     if not isinstance(moderators, list) or not all(map(is_user_id, moderators)):
@@ -383,9 +393,15 @@ def parse(raw: Any) -> SynapseConfig:
             kwargs["default_time_zone"] = time_zone(name).key
         except ValueError as exc:
             raise SynapseConfigError(str(exc), path) from None
-    for key in ("checkpoint_interval_s", "idle_expiry_s"):
+    # idle expiry may be infinite (never forget); the checkpoint interval may not: Synapse
+    # makes a timedelta of it, and inf (or 1e14 s) stopped the homeserver at start-up
+    limits: dict[str, float] = {
+        "checkpoint_interval_s": MAX_CHECKPOINT_INTERVAL_S,
+        "idle_expiry_s": math.inf,
+    }
+    for key, most in limits.items():
         if key in conf:
-            kwargs[key] = _number(conf[key], (key,), low=1e-3)
+            kwargs[key] = _number(conf[key], (key,), low=1e-3, high=most)
     check_files(kwargs, _inputs(conf, kwargs))
     return SynapseConfig(**kwargs)
 

@@ -369,6 +369,13 @@ class EventTranslator:
             self._views[event.room_id] = _view(state, self.max_fanout_members)
         return self._views[event.room_id]
 
+    def forget_view(self, room_id: str) -> None:
+        """Forget ``room_id``'s cached view: a state event of it was dropped unread (a full
+        queue), so the next event there takes the view again from its state, instead of
+        reading the membership of before (a third account who joined a one-to-one chat
+        unseen, or members who left a group, until the room's next state event)."""
+        self._views.pop(room_id, None)
+
     @staticmethod
     def members(event: EventMeta, view: RoomView) -> int:
         """The accounts of the room at ``event``, joined or invited: they decide its channel

@@ -214,7 +214,14 @@ class RoomStore:
         self.n_not_written = 0
         #: Reads the file could not give (each a line in the log, rate-limited).
         self.n_not_read = 0
-        found = sqlite.peek(path)
+        try:
+            found = sqlite.peek(path)
+        except sqlite3.DatabaseError as exc:  # not a database, or a damaged one
+            raise ValueError(
+                f"{path} is not a readable SQLite database ({exc}); it was left unchanged: "
+                "restore it from a backup, or remove it to start the room facts afresh "
+                "(direct and encrypted flags and unanswered invites are then forgotten)"
+            ) from None
         foreign = ", ".join(sqlite.foreign_in(found, _TABLES))
         if foreign:
             raise ValueError(

@@ -33,10 +33,14 @@ made through its client API into its own tables and calls no module callback for
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import threading
+import weakref
 from collections import deque
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from riskscore._optional import missing_extra
@@ -86,6 +90,8 @@ _REFUSED = "events refused by the scorer"
 _UNMAPPED = "room events that could not be read"
 #: Key of the conversation -> room map in the scorer checkpoint's ``extra`` data.
 _ROOMS_KEY = "conversation_rooms"
+#: The state directories of this process's modules (by real path), while they live.
+_STATE_DIRS: weakref.WeakValueDictionary[str, RiskscoreModule] = weakref.WeakValueDictionary()
 
 
 class ModuleConfig(NamedTuple):
@@ -143,6 +149,7 @@ class RiskscoreModule(AlertSinks):
         self._api = api
         self._settings = settings
         settings.state_dir.mkdir(parents=True, exist_ok=True)
+        self._claim_state_dir(settings.state_dir)
         self._checkpoint_path = settings.state_dir / CHECKPOINT_NAME
         if self._checkpoint_path.exists():
             self.scorer = OnlineScorer.restore(
@@ -254,6 +261,21 @@ class RiskscoreModule(AlertSinks):
             ) from None
         return ModuleConfig(settings, model, ages, shadow)
 
+    def _claim_state_dir(self, state_dir: Path) -> None:
+        """Refuse a ``state_dir`` another live module of this process uses: the checkpoint
+        lock counts one process's claims as one owner, so two ``modules:`` entries naming
+        one directory both started, shared the room facts file (one mapped an accepted
+        invite, the other then saw none) and replaced each other's checkpoint."""
+        key = os.path.realpath(state_dir)
+        other = _STATE_DIRS.get(key)
+        if other is not None and not getattr(other, "_stopped", True):  # (True: init failed)
+            raise ConfigError(
+                f"riskscore: state_dir {str(state_dir)!r} is used by another riskscore module "
+                "of this homeserver: give each modules entry its own state_dir",
+                ("modules", "riskscore", "state_dir"),
+            )
+        _STATE_DIRS[key] = self
+
     # ---------------------------------------------------------------- callbacks
 
     async def on_new_event(self, event: EventBase, state: StateMap[EventBase]) -> None:
@@ -266,6 +288,9 @@ class RiskscoreModule(AlertSinks):
         """
         if len(self._pending) >= self._settings.max_queue:
             self.n_dropped += 1
+            with contextlib.suppress(Exception):  # never raises; an unreadable one has no view
+                if event.get_state_key() is not None:
+                    self._translator.forget_view(event.room_id)
             self.warnings.warn(
                 _DROPPED,
                 logging.WARNING,
