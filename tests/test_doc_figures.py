@@ -120,9 +120,7 @@ def test_learning_quotes_the_committed_shadow_comparison() -> None:
         f"{b['alerted_dismissed']} of the dismissed ones (production {a['alerted_dismissed']})"
         in text
     )
-    assert (
-        f"{b['precision_on_decided']:.1%} against {a['precision_on_decided']:.1%}" in text
-    )
+    assert f"{b['precision_on_decided']:.1%} against {a['precision_on_decided']:.1%}" in text
 
 
 def _speedups(result: dict[str, Any], key: str) -> dict[str, float]:

@@ -233,7 +233,7 @@ def test_the_command_line_section_names_the_extras_its_commands_need() -> None:
                 if not set(without) & set(words):
                     needed.setdefault(extra, set()).add(words[1])
     assert needed == {"train": {"train"}, "plots": {"evaluate", "report"}}
-    install = re.search(r"`pip install 'riskscore-metadata\[([\w,]+)\]'`", intro)
+    install = re.search(r"`pip install '(?:riskscore-metadata|\.)\[([\w,]+)\]'`", intro)
     assert install is not None, intro
     assert set(install.group(1).split(",")) >= set(needed)
     for extra, commands in needed.items():

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from riskscore.io.given_ids import INTEGER_TEXT, integer_text_columns
+from riskscore.io.raw import reported_name
 
 __all__ = [
     "json_dumps",
@@ -146,8 +147,9 @@ def unique_fields(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """An object's fields, refusing a field given twice (a parser would keep one silently)."""
     fields: dict[str, Any] = {}
     for key, value in pairs:
-        if key in fields:
-            raise ValueError(f"field {key!r:.80} appears twice in one object")
+        if key in fields:  # a name that may be message content is not quoted (reported_name)
+            name = f"{key!r}" if reported_name(key) else f"of {len(key)} characters (not shown)"
+            raise ValueError(f"field {name} appears twice in one object")
         fields[key] = value
     return fields
 

@@ -4,6 +4,8 @@ broken line refused by its number (never quoted), a clean file parsed by Arrow."
 from __future__ import annotations
 
 import json
+import mmap
+import re
 import sys
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -26,7 +28,7 @@ from riskscore.io.json_lines import unique_fields
 from riskscore.io.json_nesting import json_depth
 from riskscore.io.nested_fields import field_paths, holds_time, value_paths
 from riskscore.io.raw import RawColumns
-from riskscore.io.schema import MAX_JSON_DEPTH, MAX_JSON_LINE_LENGTH
+from riskscore.io.schema import MAX_JSON_DEPTH, MAX_JSON_FIELD_NAMES, MAX_JSON_LINE_LENGTH
 from riskscore.io.text import arrow_file
 from riskscore.io.utf8_lines import not_utf8
 
@@ -311,9 +313,21 @@ def read_jsonl(path: Path) -> RawColumns:
         raise SchemaError(
             f"{path.name}: no event objects found, expected one JSON object a line{why}"
         )
-    names = list(dict.fromkeys(str(key) for row in rows for key in row))
+    # each field's values in the lines that give it (one pass: a value list per name over
+    # every line made a file of many distinct names quadratic)
+    given: dict[str, list[object]] = {}
+    for obj in rows:
+        for key, value in obj.items():
+            given.setdefault(str(key), []).append(value)
+    names = list(given)
+    if len(names) > MAX_JSON_FIELD_NAMES:
+        raise SchemaError(
+            f"{path.name}: its lines give {len(names):,} distinct field names, more than the "
+            f"{MAX_JSON_FIELD_NAMES:,} riskscore reads (an event gives schema v1's ten and "
+            "a few of the producer's): write the producer's own data elsewhere"
+        )
     # the fields nested in any field, as Arrow's field paths give them for a file it reads
-    nested = [p for name in names for p in value_paths(name, [row.get(name) for row in rows])]
+    nested = [p for name in names for p in value_paths(name, given[name])]
     keep = schema_names(names, nested)
     raw = RawColumns(
         {name: as_1d(name, [row.get(name) for row in rows]) for name in keep}, caller_memory=False
@@ -426,6 +440,89 @@ _TIMES_EXACT: Final = pajson.ParseOptions(
 )
 
 
+#: A JSON number with an exponent of five digits or more: Arrow's text-to-decimal parse
+#: (pyarrow 26) crashes the process on a negative one of seven digits
+#: (``1767256200e-9999999``); the line by line reader reads such a time exactly.
+_LONG_EXPONENT: Final = re.compile(rb"[0-9.][eE][+-]?[0-9]{5,}")
+
+
+def _has_long_exponent(path: Path) -> bool:
+    """Whether the file at ``path`` holds a number written with a long exponent (anything
+    that looks like one, in any field: a false alarm only costs the faster reader)."""
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        return _LONG_EXPONENT.search(data) is not None
+
+
+#: Slots of the table of field name hashes :func:`_count_new_names` fills (a power of two,
+#: over twice the names counted, so that probing stays short).
+_NAME_SLOTS: Final = 1 << 15
+
+
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
+def _count_new_names(buf: npt.NDArray[np.uint8], slots: npt.NDArray[np.uint64], seen: int,
+                     most: int) -> int:  # fmt: skip
+    """The distinct field names (object keys at any depth: a string followed by ``:``)
+    met so far, ``seen`` before ``buf`` (whole lines) and those of ``buf`` added, each by
+    the 64-bit FNV-1a hash of its bytes in the open-addressing table ``slots`` (0: empty);
+    stops past ``most``. A hash shared by two names counts them once (a lower bound)."""
+    mask = np.uint64(slots.shape[0] - 1)
+    in_string = escaped = False
+    opened = closed = -1  # the last string's quotes; closed: -1 once something follows it
+    for i in range(buf.shape[0]):
+        c = buf[i]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif c == 92:  # backslash
+                escaped = True
+            elif c == 34:  # the closing quote
+                in_string = False
+                closed = i
+            elif c == 10:  # a line ends (never inside a JSON string): it starts afresh
+                in_string = escaped = False
+        elif c == 34:
+            in_string = True
+            opened, closed = i, -1
+        elif c == 58:  # ':' right after a string: a name
+            if closed >= 0:
+                h = np.uint64(14695981039346656037)
+                for at in range(opened + 1, closed):
+                    h = (h ^ np.uint64(buf[at])) * np.uint64(1099511628211)
+                k = h | np.uint64(1)  # never 0, the empty slot
+                j = k & mask
+                while slots[j] != 0 and slots[j] != k:
+                    j = (j + np.uint64(1)) & mask
+                if slots[j] == 0:
+                    slots[j] = k
+                    seen += 1
+                    if seen > most:
+                        return seen
+            closed = -1
+        elif c != 32 and c != 9 and c != 13:
+            closed = -1
+    return seen
+
+
+def _more_names_than(path: Path, most: int) -> bool:
+    """Whether the JSON lines file at ``path`` gives more than ``most`` distinct field
+    names (at any depth). Arrow makes a column (or struct field) of each name, null in
+    every line without it: 5 names of their own a line made a 4.5 MB file take 12 GB."""
+    slots = np.zeros(max(_NAME_SLOTS, 2 * most), dtype=np.uint64)
+    seen = 0
+    carry = b""
+    with path.open("rb") as fh:
+        while True:
+            block = fh.read(_BLOCK_BYTES)
+            data = carry + block
+            cut = len(data) if not block else data.rfind(b"\n") + 1  # whole lines
+            chunk, carry = data[:cut], data[cut:]
+            seen = _count_new_names(np.frombuffer(chunk, dtype=np.uint8), slots, seen, most)
+            if seen > most:
+                return True
+            if not block:
+                return False
+
+
 def _whole_floats(times: Any) -> bool:
     """Whether Arrow read some JSON number time of a file as a whole float: the one kind
     of float whose written digits may lie in the second before it
@@ -445,12 +542,16 @@ def _jsonl_with_arrow(path: Path, line_of: IntArray) -> RawColumns | None:
     ``\\r`` too, :func:`_bounded_lines` and ``riskscore stream`` at ``\\n`` only), or
     holds no timestamp at all (Arrow, told its type, would make a column of nulls)."""
     n_lines = len(line_of)
+    if _more_names_than(path, MAX_JSON_FIELD_NAMES):
+        return None  # the line by line reader refuses the file, naming the count
     for options in (_TIMES_AS_TEXT, None):
         try:
             with arrow_file(path) as source:
                 table = pajson.read_json(source, parse_options=options)
             times = table.column("timestamp") if "timestamp" in table.column_names else None
             if times is not None and _whole_floats(times):  # the times again, as written
+                if _has_long_exponent(path):
+                    return None
                 with arrow_file(path) as source:
                     times = pajson.read_json(source, parse_options=_TIMES_EXACT).column(0)
                 table = table.set_column(table.column_names.index("timestamp"), "timestamp", times)
@@ -486,9 +587,10 @@ def misspelt_in_lines(
     would read its children's ages as unknown). ``given(name)``: whether each line gives
     field ``name`` (not null)."""
     refused: dict[int, tuple[str, str]] = {}
+    present = set(names)  # a list's `in` made a file of many names quadratic
     for name in names:
         column = misspelt_column(name, ())
-        if column is None or column not in names:
+        if column is None or column not in present:
             continue
         why = (
             f"is not given: the line gives {name!r} instead, which looks like {column!r} "

@@ -331,9 +331,31 @@ def parquet_file(path: Path) -> Iterator[pq.ParquetFile]:
     with read buffers bounded by a batch (``pre_buffer=False`` keeps no row group's buffers
     until the file is closed); a file with a row group too large once decompressed is
     refused before anything is read (:func:`check_row_groups`)."""
-    with arrow_file(path) as source, pq.ParquetFile(source, pre_buffer=False) as parquet:
-        check_row_groups(parquet, path)
-        yield parquet
+    with arrow_file(path) as source:
+        with pq.ParquetFile(source, pre_buffer=False) as probe:
+            coded = _text_schema_columns(probe.schema_arrow)
+        with pq.ParquetFile(source, pre_buffer=False, read_dictionary=coded) as parquet:
+            check_row_groups(parquet, path)
+            yield parquet
+
+
+def _text_schema_columns(schema: pa.Schema) -> list[str]:
+    """The schema v1 columns of ``schema`` that hold text, to read as Arrow dictionaries:
+    a dictionary-coded column of a file written without the Arrow schema (Spark, DuckDB)
+    was decoded to one string per row, and one value of 1 MB that every row points to made
+    a 15 KB file take 6 GB before its first row was refused. Coded, each distinct value is
+    read and checked once (as a pandas categorical's)."""
+    return [
+        field.name
+        for field in schema
+        if field.name in SCHEMA_COLUMNS
+        and (
+            pa.types.is_string(field.type)
+            or pa.types.is_large_string(field.type)
+            or pa.types.is_binary(field.type)
+            or pa.types.is_large_binary(field.type)
+        )
+    ]
 
 
 #: Most times a Parquet file read whole may grow once decompressed (:func:`check_expansion`),
