@@ -325,6 +325,16 @@ def test_own_volume_refuses_an_unknown_band_and_too_few_conversations(
         policy_for_volume(traffic, **targets, own_volume=own_volume)
 
 
+def test_own_volume_on_an_age_band_that_breaks_their_order_names_own_volume(
+    traffic: Traffic,
+) -> None:
+    # It said only that 'under 13' had higher thresholds than '13-15', of a policy the
+    # user never wrote.
+    targets = {"review_per_million": 20_000, "urgent_per_million": 5_000}
+    with pytest.raises(ValueError, match=r"^own_volume 'under 13': set at its own volume"):
+        policy_for_volume(traffic, **targets, own_volume=["under 13"])
+
+
 def test_policy_tune_own_volume_sets_the_band_as_the_default_was_set(
     traffic_file: Path, traffic: Traffic, capsys: pytest.CaptureFixture[str]
 ) -> None:

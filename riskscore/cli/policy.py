@@ -35,6 +35,7 @@ from riskscore.features import extract_features
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.messages import MessageTable
 from riskscore.io.readers import read_messages
+from riskscore.io.shown_ids import shown_id
 from riskscore.io.summaries import all_quarantined_text
 from riskscore.model import load_model
 from riskscore.online.checkpoint_values import finite_or_none
@@ -240,10 +241,13 @@ def _tune(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         )
     review, urgent = alerts_per_million(policy, traffic)
     counted = "conversations, every event online" if args.online else "conversations"
+    # paths as shown_id shows them: a line break in a name ended the comment, and the
+    # rest of the name was read as TOML
+    model = "default" if args.model is None else shown_id(str(args.model))
     header = (
-        f"# Thresholds set by `riskscore policy tune` on {args.file} "
+        f"# Thresholds set by `riskscore policy tune` on {shown_id(str(args.file))} "
         f"({traffic.n_counted:,} {counted}),\n"
-        f"# model {args.model or 'default'}, for {args.review_per_million:g} alerts and "
+        f"# model {model}, for {args.review_per_million:g} alerts and "
         f"{args.urgent_per_million:g} urgent alerts per million conversations;\n"
         f"# on that file: {review:,.0f} and {urgent:,.0f} per million. Check them again on "
         "new traffic.\n"

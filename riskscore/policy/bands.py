@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import unicodedata
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -19,7 +20,7 @@ import numpy as np
 
 from riskscore._checks import is_int
 from riskscore.io.raw import show
-from riskscore.io.schema import has_hidden_character
+from riskscore.io.schema import MAX_AGE, has_hidden_character
 from riskscore.io.shown_ids import escaped_when_shown, shown_id
 
 __all__ = [
@@ -173,12 +174,15 @@ def check_bands(bands: tuple[AgeBand, ...], *unknown: AgeBand | None) -> None:
     if len(bands) > MAX_BANDS:
         raise ValueError(f"an alert policy has at most {MAX_BANDS} age bands, found {len(bands)}")
     names = [b.name for b in (*bands, *(b for b in unknown if b is not None))]
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        raise ValueError(
-            f"age band name {twice[0]!r} is used twice (the unknown bands included); alerts "
-            "and exports tell bands apart by name: give each band its own"
-        )
+    seen: dict[str, str] = {}
+    for name in names:
+        other = seen.setdefault(_read_as(name), name)
+        if other is not name:
+            same = "is used twice" if other == name else f"reads as {other!r}"
+            raise ValueError(
+                f"age band name {name!r} {same} (the unknown bands included); alerts and "
+                "exports tell bands apart by name: give each band its own"
+            )
     if bands[0].min_age != 0.0:
         raise ValueError(f"the first age band must start at 0, not {bands[0].min_age}")
     for younger, older in itertools.pairwise(bands):
@@ -192,11 +196,26 @@ def check_bands(bands: tuple[AgeBand, ...], *unknown: AgeBand | None) -> None:
                 f"age band {younger.name!r} has higher thresholds than the older band "
                 f"{older.name!r}: younger children must get thresholds at least as strict"
             )
+    unreachable = next((b for b in bands if b.min_age >= MAX_AGE), None)
+    if unreachable is not None:
+        raise ValueError(
+            f"age band {unreachable.name!r} starts at {unreachable.min_age:g}, and no declared "
+            f"age reaches it (ages are years, at most {MAX_AGE:g}): give band edges in years"
+        )
     if bands[-1].max_age != math.inf:
         raise ValueError(
             f"the last age band {bands[-1].name!r} must end at max_age = inf (every older age "
             f"gets its thresholds), not {bands[-1].max_age}"
         )
+
+
+def _read_as(name: str) -> str:
+    """How a band name reads: compatibility forms folded (NFKC), every dash or minus sign
+    as ``-``, runs of spaces as one, case ignored. Two bands named ``13-15`` and ``13\u201015``
+    (a hyphen, U+2010) both printed as "13-15" in alerts, exports and reports."""
+    folded = unicodedata.normalize("NFKC", name).replace("\u2212", "-")  # a minus sign (Sm)
+    dashes = "".join("-" if unicodedata.category(c) == "Pd" else c for c in folded)
+    return " ".join(dashes.split()).casefold()
 
 
 #: The shipped thresholds: about 800 review and 100 urgent alerts per million benign

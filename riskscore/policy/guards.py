@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from riskscore._checks import is_int
-from riskscore._words import plural
 from riskscore.io.raw import show
 from riskscore.io.schema import MINOR_AGE
 
@@ -89,7 +88,11 @@ class Guards:
         'two known adults never alert; two known minors at most 3 years apart are never urgent'
         >>> Guards(adult_pairs_alert=True, minor_peer_max_gap_years=1.0).describe()
         'two known adults may alert; two known minors at most 1 year apart are never urgent'
+        >>> Guards(minor_peer_max_gap_years=2.99).describe()  # as applied: never rounded
+        'two known adults never alert; two known minors at most 2.99 years apart are never urgent'
         """
         adults = "may alert" if self.adult_pairs_alert else "never alert"
-        gap = plural(self.minor_peer_max_gap_years, "year")
+        years = self.minor_peer_max_gap_years
+        exact = f"{years:g}" if float(f"{years:g}") == years else repr(years)  # never rounded
+        gap = f"{exact} {'year' if years == 1 else 'years'}"
         return f"two known adults {adults}; two known minors at most {gap} apart are never urgent"

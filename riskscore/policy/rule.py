@@ -36,6 +36,11 @@ from riskscore.policy.guards import ADULT_AGE, Guards
 
 __all__ = ["CompiledRule", "compile_rule"]
 
+#: How far beyond ``minor_peer_max_gap_years`` two ages may differ and still count as the
+#: gap apart: the rounding of a difference of decimal ages in floats (about 1e-15), far
+#: below the precision of any declared age (a float32 age holds minutes, 2e-6 years).
+GAP_TOLERANCE_YEARS = 1e-9
+
 #: The band and tier rule. ``{band_terms}`` becomes ``+ (child_age >= _e0) + ...``, and
 #: ``{unknown_adult_term}`` the line that picks the ``unknown_adult`` band (nothing without one).
 RULE_SOURCE = """\
@@ -113,7 +118,8 @@ def compile_rule(
         "_unknown_adult": len(bands) + 1,
         "_adult": float(ADULT_AGE),
         "_adult_pairs_guard": not guards.adult_pairs_alert,
-        "_gap": float(guards.minor_peer_max_gap_years),
+        # ages differing by the gap in decimals (17.1 - 14.1 = 3.0000000000000018) are at it
+        "_gap": float(guards.minor_peer_max_gap_years) + GAP_TOLERANCE_YEARS,
         "_review": np.array(review, dtype=np.float64) if arrays else tuple(review),
         "_urgent": np.array(urgent, dtype=np.float64) if arrays else tuple(urgent),
         **{f"_e{j}": edge for j, edge in enumerate(edges)},

@@ -349,13 +349,32 @@ def policy_for_volume(
             _check_size(strata, targets, template)
         except ValueError as exc:
             raise ValueError(f"band {name!r} (own_volume): {exc}") from None
-        base = _bases(policy, partial(_pooled, traffic=strata), targets)
-        fixed[name] = policy(*base).all_bands[names.index(name)]
+        try:
+            base = _bases(policy, partial(_pooled, traffic=strata), targets)
+            fixed[name] = policy(*base).all_bands[names.index(name)]
+        except ValueError as exc:
+            raise _out_of_order(fixed, exc) from None
 
     def median(p: AlertPolicy, tier: int) -> float:
         return float(np.median([alerts_per_million(p, t)[tier - 1] for t in traffic]))
 
-    return policy(*_bases(policy, median, targets))
+    try:
+        return policy(*_bases(policy, median, targets))
+    except ValueError as exc:
+        raise _out_of_order(fixed, exc) from None
+
+
+def _out_of_order(fixed: dict[str, AgeBand], exc: ValueError) -> ValueError:
+    """The refusal of a policy whose bands set at their own volume (``own_volume``) break
+    the rule that a younger band is at least as strict as an older one (an age band set on
+    its own conversations can need higher thresholds than an older band's), naming them."""
+    if not fixed:
+        return exc
+    named = ", ".join(repr(name) for name in fixed)
+    return ValueError(
+        f"own_volume {named}: set at its own volume, the thresholds break the age bands' "
+        f"order ({exc}); own volume suits the unknown bands, outside that order"
+    )
 
 
 Build = Callable[[float, float], AlertPolicy]
