@@ -323,6 +323,8 @@ def show(value: object) -> str:
     """
     if isinstance(value, NotShown):
         return repr(value)
+    if isinstance(value, np.ndarray) and value.ndim == 0:  # np.array(7): no list, one value
+        return f"array({show(value.item())})"
     if isinstance(value, np.ndarray):  # a list cell of an Arrow column: the list it is
         if value.size > MAX_SHOWN_VALUES:
             return f"<list of more than {MAX_SHOWN_VALUES:,} values>"

@@ -74,8 +74,10 @@ class RoomReach:
     Examples
     --------
     >>> reach = RoomReach()
-    >>> [reach.refuses(("g", 1, "a", 2, 0), kid, 3) for kid in ("k1", "k2", "k1", "k3")]
-    [False, False, False, True]
+    >>> for kid in ("k1", "k2", "k1"):  # rows taken
+    ...     reach.record(("g", 1, "a", 2, 0), kid, 3)
+    >>> reach.refuses(("g", 1, "a", 2, 0), "k3", 3)  # a third recipient in a room of three
+    True
     >>> reach.refuses(("g", 1, "b", 2, 0), "k3", 3)  # another sender's event
     False
     >>> reach.refuses(("g", 1, "a", 2, 0), "k1", 5)  # another size for the first event
@@ -95,12 +97,29 @@ class RoomReach:
         """Whether a row of event ``key`` (:data:`EVENT_KEY`: its timestamp second) to
         ``recipient`` in a room of ``room_size`` accounts is refused: ``"mixed"`` when an
         earlier row of its event gave another room size, True when its room is smaller
-        than the event reached, else False. A row taken is recorded (the recipients of a
-        ``broadcast``, which is set aside, are not: only its size)."""
+        than the event reached, else False. Nothing is recorded: a row taken is, by
+        :meth:`record` (a row refused for another reason reached no one)."""
+        if key[1] != self.second:  # a new second holds nothing yet; a late row is checked
+            return False  # with the rows of its event that come with it
+        held = self.events.get(key)
+        if held is None:
+            return False
+        size, reached = held
+        if room_size != size:
+            return "mixed"
+        if broadcast or recipient in reached:
+            return False
+        return len(reached) + 1 >= room_size  # the sender and the recipients so far fill it
+
+    def record(
+        self, key: tuple[object, ...], recipient: object, room_size: int, broadcast: bool = False
+    ) -> None:
+        """Record a row of event ``key`` that was taken (the recipients of a ``broadcast``,
+        which is set aside, are not: only its size)."""
         second = key[1]
         if second != self.second:
             if not isinstance(second, int) or second < self.second:
-                return False  # a late row: checked with the rows of its event that come with it
+                return  # a late row
             self.second, self.events = second, {}
         events = self.events
         held = events.get(key)
@@ -108,15 +127,8 @@ class RoomReach:
             held = events[key] = (room_size, set())
             if len(events) > MAX_EVENTS_HELD:  # the oldest event's rows came long ago
                 del events[next(iter(events))]
-        size, reached = held
-        if room_size != size:
-            return "mixed"
-        if broadcast or recipient in reached:
-            return False
-        if len(reached) + 1 >= room_size:  # the sender and the recipients so far fill it
-            return True
-        reached.add(recipient)
-        return False
+        if not broadcast:
+            held[1].add(recipient)
 
     def check(
         self,
@@ -136,6 +148,52 @@ class RoomReach:
                 row=row,
                 value=room_size,
             )
+
+    def to_json(self) -> dict[str, Any]:
+        """The events held, for a checkpoint: a scorer resumed without them took rows an
+        uninterrupted one refuses (a broadcast's row to a child claiming a room of three)."""
+        return {
+            "second": self.second,
+            "events": [[list(key), size, list(got)] for key, (size, got) in self.events.items()],
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> RoomReach:
+        """The reach a checkpoint holds (None: one written before it was kept, none).
+
+        Raises
+        ------
+        ValueError
+            What is not what :meth:`to_json` writes.
+        """
+        reach = cls()
+        if data is None:
+            return reach
+        if not isinstance(data, dict) or set(data) != {"second", "events"}:
+            raise ValueError("expected an object of 'second' and 'events'")
+        second, events = data["second"], data["events"]
+        if type(second) is not int or not isinstance(events, list):
+            raise ValueError("expected an integer 'second' and a list of 'events'")
+        if len(events) > MAX_EVENTS_HELD:
+            raise ValueError(f"more than {MAX_EVENTS_HELD} events")
+        reach.second = second
+        for entry in events:
+            if not (isinstance(entry, list) and len(entry) == 3):
+                raise ValueError(f"event {entry!r:.80} is not [key, room_size, recipients]")
+            key, size, reached = entry
+            if not (isinstance(key, list) and len(key) == len(EVENT_KEY) and key[1] == second):
+                raise ValueError(f"event key {key!r:.80} is not one of second {second}")
+            if type(size) is not int or size < 2 or not isinstance(reached, list):
+                raise ValueError(f"event {entry!r:.80}: room_size or recipients malformed")
+            if len(reached) >= size or not all(_is_id(r) for r in reached):
+                raise ValueError(f"event {entry!r:.80}: recipients malformed")
+            reach.events[tuple(key)] = (size, set(reached))
+        return reach
+
+
+def _is_id(value: object) -> bool:
+    """Whether ``value`` is an id as a checkpoint holds one (text or an integer)."""
+    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
 
 
 def understated_rooms(cols: dict[str, AnyArray], considered: BoolArray) -> BoolArray:
@@ -166,7 +224,11 @@ def understated_rooms(cols: dict[str, AnyArray], considered: BoolArray) -> BoolA
     for event in suspect.tolist():
         for i in order[starts[event] : starts[event] + n_rows[event]].tolist():
             row = int(rows[i])
-            out[row] = reach.refuses((event, 0), int(recipient[row]), int(room[row])) is True
+            key, size = (event, 0), int(room[row])
+            refused = reach.refuses(key, int(recipient[row]), size)
+            out[row] = refused is True  # a mixed size: mixed_room_sizes refuses it
+            if refused is False:
+                reach.record(key, int(recipient[row]), size)
     return out
 
 

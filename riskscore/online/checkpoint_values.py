@@ -9,6 +9,7 @@ A restore reads every live conversation and account: a list of numbers is checke
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -279,8 +280,24 @@ or false, an int, a float, text, a list or a dict of those (int(x) for a numpy i
     return extra
 
 
+#: Deepest nesting of lists and dicts in a checkpoint's extra data (a stream offset, a
+#: consumer's positions: two or three levels); deeper was a RecursionError.
+MAX_EXTRA_DEPTH = 64
+
+
 def _check_json(value: object, where: str, open_: set[int]) -> None:
-    if value is None or isinstance(value, (str, int)):  # bool is an int
+    if value is None or isinstance(value, str):
+        return
+    if isinstance(value, int):  # bool is an int; JSON writes no more digits than str() does
+        if value.bit_length() > 63:
+            try:
+                str(value)
+            except ValueError:
+                raise ValueError(
+                    f"checkpoint {where}: an integer of more than "
+                    f"{sys.get_int_max_str_digits()} digits, which JSON text here cannot hold: "
+                    "give it as text"
+                ) from None
         return
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -294,6 +311,8 @@ def _check_json(value: object, where: str, open_: set[int]) -> None:
         )
     if id(value) in open_:
         raise ValueError(f"checkpoint {where}: holds itself")
+    if len(open_) >= MAX_EXTRA_DEPTH:
+        raise ValueError(f"checkpoint {where}: nested more than {MAX_EXTRA_DEPTH} levels deep")
     open_.add(id(value))
     if isinstance(value, dict):
         for key, item in value.items():

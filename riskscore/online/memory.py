@@ -226,8 +226,10 @@ class ScorerMemory(ScorerClock, ScorerCheckpoints):
         if ts > self.clock and ts > self._within_wall_limit:
             self._check_future(ts, row)
         broadcast = is_broadcast(room, kind, self.max_room_members)
-        self._reach.check((cid, ts, sender_id, channel, kind), recipient_id, room, row, broadcast)
-        if broadcast:
+        key = (cid, ts, sender_id, channel, kind)
+        self._reach.check(key, recipient_id, room, row, broadcast)
+        if broadcast:  # set aside: taken, its size recorded
+            self._reach.record(key, recipient_id, room, broadcast)
             self.n_broadcast += 1
         return broadcast
 
@@ -268,7 +270,9 @@ class ScorerMemory(ScorerClock, ScorerCheckpoints):
         self._index(conv.adult_id(), known)
         self._pair_convs.leave(room_id, conv)
         self._pair_convs.join(known, conv)
-        self._touch_room(room_id, ts)
+        # as recent as its latest pair: an opening event dated earlier (a new pair may be
+        # late by any time) made the room look idle, and it expired with its pair early
+        self._touch_room(room_id, max(ts, conv.max_ts))
         return new
 
     def _refuse_a_pair_id(

@@ -26,6 +26,7 @@ from riskscore.exceptions import CheckpointError
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS, pair_conversation_id
 from riskscore.io.ids import integer_id_problem, text_id_problem
 from riskscore.io.raw import show
+from riskscore.io.room_reach import RoomReach
 from riskscore.io.schema import MAX_ID_LENGTH, MAX_PAIR_ID_LENGTH
 from riskscore.model import RiskModel
 from riskscore.online.checkpoint_values import extra_data, finite_or_none, inf_if_none, time_of
@@ -70,7 +71,15 @@ _WHOLE_CONFIG = (
 )
 
 _COUNTERS = ("clock", "n_events", "n_clamped", "n_too_late", "n_expired")
-_OPTIONAL_COUNTERS = ("n_rescored", "n_refused_future", "n_evicted", "n_broadcast")
+_OPTIONAL_COUNTERS = (  # absent from the files of earlier versions: 0
+    "n_rescored",
+    "n_refused_future",
+    "n_evicted",
+    "n_broadcast",
+    "n_rescore_skipped",
+    "n_rescore_deferred",
+    "n_contacts_capped",
+)
 
 
 class ScorerCheckpoints:
@@ -171,18 +180,9 @@ class ScorerCheckpoints:
                 "max_room_members": self.max_room_members,
                 "max_account_contacts": self.max_account_contacts,
             },
-            "counters": {
-                "clock": self.clock,
-                "n_events": self.n_events,
-                "n_clamped": self.n_clamped,
-                "n_too_late": self.n_too_late,
-                "n_expired": self.n_expired,
-                "n_rescored": self.n_rescored,
-                "n_refused_future": self.n_refused_future,
-                "n_evicted": self.n_evicted,
-                "n_broadcast": self.n_broadcast,
-            },
+            "counters": {name: getattr(self, name) for name in _COUNTERS + _OPTIONAL_COUNTERS},
             "rooms": [[room, ts] for room, ts in self._rooms.items()],
+            "room_reach": self._reach.to_json(),  # rows of the latest second's group events
             "own_pairs": _pairs.own_pair_facts(self._conversations, self._accounts),  # past cap
             "expiry_oldest": finite_or_none(self._oldest),  # when expiry next looks: as is
             # The adult index is rebuilt from the conversations on restore; only its
@@ -305,6 +305,8 @@ class ScorerCheckpoints:
             self._rooms[room] = _row(path, f"room {room!r}", lambda t: time_of(t, "time"), entry[1])
             self._check_held(path, "group rooms", self._rooms, self.max_conversations)
         self._pair_rooms(path)
+        reach = snap.meta.get("room_reach")  # absent from the files of earlier versions
+        self._reach = _row(path, "meta 'room_reach'", RoomReach.from_json, reach)
         self._check_clock(path)
         # Membership comes from the conversations; the stored order (absent from
         # checkpoints of earlier versions) only reorders it.

@@ -28,7 +28,7 @@ from riskscore.io.groups import (
     pair_conversation_id,
     pair_id_clash_at,
 )
-from riskscore.model import RiskModel
+from riskscore.model import RiskModel, checked_model
 from riskscore.online.options import (
     DEFAULT_IDLE_EXPIRY_S,
     DEFAULT_MAX_ACCOUNT_CONTACTS,
@@ -196,6 +196,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
         self._cross: list[Alert] | None = None
         self._shadow: ShadowModel | None = None
         if shadow_model is not None:
+            checked_model(shadow_model, "shadow_model")
             self._shadow = ShadowModel(shadow_model, self.policy, self.cooldown_s)
             self.shadow_sha256 = shadow_model.parameters_sha256()
 
@@ -311,6 +312,8 @@ class OnlineScorer(Rescoring, ShadowScoring):
                 ts = conv.max_ts
                 self.n_clamped += 1
             conversations.move_to_end(cid)
+        if room:  # taken (a refused row reached no one): it counts in its event's reach
+            self._reach.record((parsed[0], parsed[1], sender_id, channel, kind), recipient_id, room)
         if room_id is not None:
             self._touch_room(room_id, ts)
         sender = accounts.get(sender_id)
@@ -428,12 +431,19 @@ class OnlineScorer(Rescoring, ShadowScoring):
             No file at ``path``.
         ValueError
             ``time_source`` is not one (before the file is read).
+        TypeError
+            ``model``, ``policy`` or ``shadow_model`` is not one (before the file is read).
         CheckpointError
             The file is not a checkpoint of a version this riskscore reads, is
             corrupted (``PRAGMA integrity_check``), holds malformed rows, or is owned
             by another process (:meth:`claim_checkpoint`).
         """
-        if time_source is not None:  # the caller's argument: refused as such, not as the file's
+        # the caller's arguments: refused as such (a TypeError), never as the file's
+        checked_model(model)
+        policy_or_default(policy)
+        if shadow_model is not None:
+            checked_model(shadow_model, "shadow_model")
+        if time_source is not None:
             check_time_source(time_source)
         with _checkpoint.read(path) as snap:
             config = config_of(snap)
