@@ -274,6 +274,7 @@ def test_the_online_room_check_holds_a_bounded_number_of_events() -> None:
     reach = RoomReach()
     for i in range(MAX_EVENTS_HELD + 10):
         assert not reach.refuses(("g", EV0, f"a{i}", 2, 0), "kid", 2)
+        reach.record(("g", EV0, f"a{i}", 2, 0), "kid", 2)  # each row taken
     assert len(reach.events) == MAX_EVENTS_HELD
 
 

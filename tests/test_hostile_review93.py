@@ -4,6 +4,7 @@ distinct field names, and a duplicated field name quoted in an error."""
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import riskscore as rs
-from riskscore.io.jsonl import _more_names_than
+from riskscore.io.json_scans import more_names_than
 from riskscore.io.schema import MAX_JSON_FIELD_NAMES
 from riskscore.io.text import parquet_file
 
@@ -70,7 +71,7 @@ def test_json_lines_of_too_many_field_names_are_refused_naming_the_count(tmp_pat
         for i in range(MAX_JSON_FIELD_NAMES // 5 + 1):
             extra = ",".join(f'"x{i}_{k}":1' for k in range(5))
             fh.write(f'{{"timestamp":{1767256200 + i},{_EVENT},{extra}}}\n')
-    assert _more_names_than(path, MAX_JSON_FIELD_NAMES)
+    assert more_names_than(path, MAX_JSON_FIELD_NAMES)
     with pytest.raises(rs.SchemaError, match=r"gives? [0-9,]+ distinct field names, more than"):
         rs.read_messages(path)
 
@@ -83,8 +84,8 @@ def test_the_name_count_sees_nested_names_and_not_values(tmp_path: Path) -> None
     ]
     path.write_text("\n".join(lines) + "\n")
     # names a b c d e g i; the values 'x":' and "f:" are none
-    assert not _more_names_than(path, 7)
-    assert _more_names_than(path, 6)
+    assert not more_names_than(path, 7)
+    assert more_names_than(path, 6)
 
 
 def test_a_duplicated_field_name_that_may_be_content_is_not_quoted(tmp_path: Path) -> None:
@@ -98,3 +99,42 @@ def test_a_duplicated_field_name_that_may_be_content_is_not_quoted(tmp_path: Pat
     (reason,) = messages.quarantined.reason
     assert name not in reason
     assert f"field of {len(name)} characters (not shown) appears twice" in reason
+
+
+_B = '"timestamp":1767256200,"sender_id":"a","recipient_id":"b"'
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"conversation_id":1,\n' + _B + ',"channel":"direct"}\n',  # one object on two lines
+        '{"conversation_id":2,' + _B + ',"channel":"direct"}\r'  # two objects on one line
+        '{"conversation_id":3,' + _B + ',"channel":"direct"}\n',
+    ],
+)
+def test_json_lines_arrow_would_split_otherwise_are_read_line_by_line(
+    tmp_path: Path, text: str
+) -> None:
+    # Together in one file, Arrow's row count matched the count of lines holding "{", and
+    # the file was read, its rows put on the wrong lines.
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(text.encode())
+    with pytest.raises(rs.SchemaError, match=r"line 1 is not valid JSON"):
+        rs.read_messages(path)
+
+
+def test_a_csv_file_with_line_breaks_in_quoted_cells_is_read_whatever_its_size(
+    tmp_path: Path,
+) -> None:
+    # Read at 0.6 MB, refused at 3.5 MB: Arrow's blocks split a quoted cell.
+    path = tmp_path / "events.csv"
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(
+            ["conversation_id", "timestamp", "sender_id", "recipient_id", "channel", "note"]
+        )
+        for i in range(30_000):
+            writer.writerow(
+                [i // 10, 1767256200 + i, i % 13, 100 + i % 17, "direct", "a\nb" + "x" * 60]
+            )
+    assert len(rs.read_messages(path)) == 30_000

@@ -4,6 +4,7 @@ and the files it reads (private)."""
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -62,3 +63,24 @@ def check_files(kwargs: Mapping[str, Any], inputs: Mapping[Path, str]) -> None:
                 check_is_queue(file)
             except QueueError as exc:
                 raise SynapseConfigError(str(exc), path) from None
+
+
+#: The state directories of this process's modules (by real path), while they live.
+_STATE_DIRS: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
+
+
+def claim_state_dir(state_dir: Path, module: Any) -> str | None:
+    """Claim ``state_dir`` for ``module``, or why not: another live module of this process
+    (one not stopped: its ``_stopped`` is False) uses it. The checkpoint lock counts one
+    process's claims as one owner, so two ``modules:`` entries naming one directory both
+    started, shared the room facts file (one mapped an accepted invite, the other then saw
+    none) and replaced each other's checkpoint."""
+    key = os.path.realpath(state_dir)
+    other = _STATE_DIRS.get(key)
+    if other is not None and not getattr(other, "_stopped", True):  # True: its start failed
+        return (
+            f"riskscore: state_dir {str(state_dir)!r} is used by another riskscore module of "
+            "this homeserver: give each modules entry its own state_dir"
+        )
+    _STATE_DIRS[key] = module
+    return None

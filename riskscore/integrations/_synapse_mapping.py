@@ -220,25 +220,21 @@ class EventTranslator:
         Rooms with more joined members produce no pair events (broadcasts).
     default_tz_offset_min, default_time_zone : int or str, optional
         UTC offset, or IANA time zone, of recipients whose clock the age source does not
-        know (at most one); None (default): unknown, so their night-time features count no
-        event.
+        know (at most one); None (default): unknown, counted in no night-time feature.
     ignored_rooms, ignored_users : set of str
         Rooms and senders never scored (the module's own moderation room and user).
     profile_ttl_s : float
         How long a user's declared age and offset are cached.
     server_name : str, optional
-        This homeserver's name: events of senders on other servers are remote, and their
-        ``origin_server_ts`` (the remote server's word) is checked against the receipt
-        time. None (default): every sender is local.
+        This homeserver's name: the ``origin_server_ts`` of other servers' senders is
+        checked against the receipt time. None (default): every sender is local.
     time_tolerance_s : float
-        A remote event dated more than this far from its receipt, either way, is scored
-        at its receipt time (counted in ``n_clamped_timestamps``, logged); the module
-        passes the scorer's ``reorder_tolerance_s``.
+        A remote event dated more than this far from its receipt is scored at its receipt
+        (counted in ``n_clamped_timestamps``); the module passes ``reorder_tolerance_s``.
     clock : callable
         This server's clock, in epoch seconds (``time.time``).
     warnings : EventWarnings, optional
-        Where warnings about single events go, rate-limited (the module's; default: a
-        new one on the module's logger).
+        Where warnings about single events go, rate-limited (default: the module logger's).
     """
 
     def __init__(
@@ -370,10 +366,7 @@ class EventTranslator:
         return self._views[event.room_id]
 
     def forget_view(self, room_id: str) -> None:
-        """Forget ``room_id``'s cached view: a state event of it was dropped unread (a full
-        queue), so the next event there takes the view again from its state, instead of
-        reading the membership of before (a third account who joined a one-to-one chat
-        unseen, or members who left a group, until the room's next state event)."""
+        """Forget ``room_id``'s view: a state event of it was dropped (a full queue)."""
         self._views.pop(room_id, None)
 
     @staticmethod

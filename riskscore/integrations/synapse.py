@@ -33,14 +33,10 @@ made through its client API into its own tables and calls no module callback for
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
 import threading
-import weakref
 from collections import deque
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from riskscore._optional import missing_extra
@@ -67,7 +63,7 @@ from riskscore.integrations._synapse_config import (
     module_api_problem,
     parse,
 )
-from riskscore.integrations._synapse_files import CHECKPOINT_NAME, ROOMS_NAME
+from riskscore.integrations._synapse_files import CHECKPOINT_NAME, ROOMS_NAME, claim_state_dir
 from riskscore.integrations._synapse_log import EventWarnings
 from riskscore.integrations._synapse_mapping import EventMeta, EventTranslator, RoomView
 from riskscore.integrations._synapse_rooms import ConversationRooms
@@ -90,8 +86,6 @@ _REFUSED = "events refused by the scorer"
 _UNMAPPED = "room events that could not be read"
 #: Key of the conversation -> room map in the scorer checkpoint's ``extra`` data.
 _ROOMS_KEY = "conversation_rooms"
-#: The state directories of this process's modules (by real path), while they live.
-_STATE_DIRS: weakref.WeakValueDictionary[str, RiskscoreModule] = weakref.WeakValueDictionary()
 
 
 class ModuleConfig(NamedTuple):
@@ -142,14 +136,14 @@ class RiskscoreModule(AlertSinks):
     """
 
     def __init__(self, config: ModuleConfig, api: ModuleApi) -> None:
+        settings = config.settings  # an older Synapse would load, then score nothing
         problem = module_api_problem(api, synapse_version)
-        if problem is not None:  # an older Synapse: it would load, then score nothing
+        problem = problem or claim_state_dir(settings.state_dir, self)  # one module a dir
+        if problem is not None:
             raise ConfigError(problem)
-        settings = config.settings
         self._api = api
         self._settings = settings
         settings.state_dir.mkdir(parents=True, exist_ok=True)
-        self._claim_state_dir(settings.state_dir)
         self._checkpoint_path = settings.state_dir / CHECKPOINT_NAME
         if self._checkpoint_path.exists():
             self.scorer = OnlineScorer.restore(
@@ -261,21 +255,6 @@ class RiskscoreModule(AlertSinks):
             ) from None
         return ModuleConfig(settings, model, ages, shadow)
 
-    def _claim_state_dir(self, state_dir: Path) -> None:
-        """Refuse a ``state_dir`` another live module of this process uses: the checkpoint
-        lock counts one process's claims as one owner, so two ``modules:`` entries naming
-        one directory both started, shared the room facts file (one mapped an accepted
-        invite, the other then saw none) and replaced each other's checkpoint."""
-        key = os.path.realpath(state_dir)
-        other = _STATE_DIRS.get(key)
-        if other is not None and not getattr(other, "_stopped", True):  # (True: init failed)
-            raise ConfigError(
-                f"riskscore: state_dir {str(state_dir)!r} is used by another riskscore module "
-                "of this homeserver: give each modules entry its own state_dir",
-                ("modules", "riskscore", "state_dir"),
-            )
-        _STATE_DIRS[key] = self
-
     # ---------------------------------------------------------------- callbacks
 
     async def on_new_event(self, event: EventBase, state: StateMap[EventBase]) -> None:
@@ -288,9 +267,8 @@ class RiskscoreModule(AlertSinks):
         """
         if len(self._pending) >= self._settings.max_queue:
             self.n_dropped += 1
-            with contextlib.suppress(Exception):  # never raises; an unreadable one has no view
-                if event.get_state_key() is not None:
-                    self._translator.forget_view(event.room_id)
+            if event.get_state_key() is not None:  # the room's view is stale: taken afresh
+                self._translator.forget_view(event.room_id)
             self.warnings.warn(
                 _DROPPED,
                 logging.WARNING,

@@ -13,6 +13,12 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from riskscore.exceptions import SchemaError
+from riskscore.io.id_marks import (
+    INTEGER_TEXT_KEY,
+    INTEGER_TEXT_MARK,
+    integer_text_columns,
+    is_text_kind,
+)
 from riskscore.io.ids import DecimalIds
 from riskscore.io.pair_text import INTEGER_TEXT, IntegerAndPairIds
 from riskscore.io.schema import INT64_MAX
@@ -38,19 +44,6 @@ _UINT64_MAX = 2**64 - 1
 ACCOUNT_ID_COLUMNS: Final = ("sender_id", "recipient_id")
 
 
-#: The key of the mark of a text id column that holds integer ids as their decimal text
-#: (:data:`INTEGER_TEXT`) beside the pair ids of group rooms: Arrow field metadata,
-#: ``{INTEGER_TEXT_KEY: INTEGER_TEXT_MARK}``, of the Parquet and Arrow files riskscore
-#: writes (one typed column holds both as text). :func:`riskscore.read_messages` and the
-#: readers of scores and alerts files give such a column's decimal text back as those
-#: integers, so that ``6`` written beside ``"9|3|4"`` is read back as ``6``, never as
-#: ``"6"``. JSON lines and pandas hold the integers as integers beside the pair ids
-#: (:class:`IntegerAndPairIds`, read so too).
-INTEGER_TEXT_KEY: Final = "riskscore.ids"
-#: The value of :data:`INTEGER_TEXT_KEY` that marks a column so.
-INTEGER_TEXT_MARK: Final = "integers-as-text"
-
-
 def mark_integer_text(table: pa.Table, names: tuple[str, ...]) -> pa.Table:
     """``table`` with its text columns ``names`` marked as holding integer ids as decimal
     text beside pair ids (:data:`INTEGER_TEXT_KEY`), the one mark every writer of such
@@ -66,27 +59,11 @@ def mark_integer_text(table: pa.Table, names: tuple[str, ...]) -> pa.Table:
         return table
     fields = [
         field.with_metadata({**(field.metadata or {}), INTEGER_TEXT_KEY: INTEGER_TEXT_MARK})
-        if field.name in names and _is_text(field.type)
+        if field.name in names and is_text_kind(field.type)
         else field
         for field in table.schema
     ]
     return table.cast(pa.schema(fields, metadata=table.schema.metadata))
-
-
-def integer_text_columns(schema: pa.Schema) -> tuple[str, ...]:
-    """The text columns of ``schema`` marked as holding integer ids as decimal text
-    (:func:`mark_integer_text`): what the readers of events, scores and alerts files give
-    back as those integers."""
-    mark = INTEGER_TEXT_MARK.encode()
-    return tuple(
-        f.name
-        for f in schema
-        if _is_text(f.type) and (f.metadata or {}).get(INTEGER_TEXT_KEY.encode()) == mark
-    )
-
-
-def _is_text(kind: pa.DataType) -> bool:
-    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
 
 
 def as_given(

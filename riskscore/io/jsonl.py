@@ -4,8 +4,6 @@ broken line refused by its number (never quoted), a clean file parsed by Arrow."
 from __future__ import annotations
 
 import json
-import mmap
-import re
 import sys
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -13,19 +11,18 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
-import numba
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
 
-from riskscore._jit_cache import jit_cache_on_disk
 from riskscore.exceptions import SchemaError
 from riskscore.io.column_names import misspelt_column
 from riskscore.io.columnar import ID_COLUMNS, arrow_to_raw, as_1d, schema_names, unread_names
 from riskscore.io.json_lines import unique_fields
 from riskscore.io.json_nesting import json_depth
+from riskscore.io.json_scans import BLOCK_BYTES, has_long_exponent, more_names_than, scan_lines
 from riskscore.io.nested_fields import field_paths, holds_time, value_paths
 from riskscore.io.raw import RawColumns
 from riskscore.io.schema import MAX_JSON_DEPTH, MAX_JSON_FIELD_NAMES, MAX_JSON_LINE_LENGTH
@@ -351,41 +348,6 @@ def _given(rows: list[Mapping[str, object]], name: str) -> npt.NDArray[np.bool_]
     return np.fromiter((row.get(name) is not None for row in rows), dtype=bool, count=len(rows))
 
 
-#: Bytes of a JSON lines file scanned at a time by :func:`_clean_line_numbers`.
-_BLOCK_BYTES = 1 << 24
-
-
-@numba.njit(cache=jit_cache_on_disk(), nogil=True)
-def _scan_lines(buf: npt.NDArray[np.uint8], max_length: int, max_brackets: int,
-                has_object: npt.NDArray[np.bool_]) -> int:  # fmt: skip
-    """The lines of ``buf`` (ended by ``\\n``, the last one perhaps not): whether each holds
-    a ``{`` (into ``has_object``), and their number; -1 when a line is longer than
-    ``max_length`` bytes or holds more than ``max_brackets`` brackets."""
-    n = 0
-    start = 0
-    brackets = 0
-    opens = 0
-    size = buf.shape[0]
-    for i in range(size + 1):
-        c = buf[i] if i < size else 10
-        if c == 10:
-            if i == size and start == size:
-                break  # the block ended with a line break: no last line
-            if i - start > max_length or brackets > max_brackets:
-                return -1
-            has_object[n] = opens > 0
-            n += 1
-            start = i + 1
-            brackets = 0
-            opens = 0
-        elif c == 123:  # {
-            brackets += 1
-            opens += 1
-        elif c == 91:  # [
-            brackets += 1
-    return n
-
-
 def _clean_line_numbers(path: Path) -> IntArray | None:
     """The file line (from 1) of each event line (not blank), when no line needs the line
     by line checks of :func:`read_jsonl`: every line valid UTF-8, of at most
@@ -398,7 +360,7 @@ def _clean_line_numbers(path: Path) -> IntArray | None:
     carry = b""
     with path.open("rb") as fh:
         while True:
-            block = fh.read(_BLOCK_BYTES)
+            block = fh.read(BLOCK_BYTES)
             data = carry + block
             cut = len(data) if not block else data.rfind(b"\n") + 1
             if block and cut == 0:  # no line ends in a block: one long line
@@ -416,7 +378,7 @@ def _clean_line_numbers(path: Path) -> IntArray | None:
                 except UnicodeDecodeError:
                     return None
             has_object = np.empty(len(buf) + 1, dtype=np.bool_)
-            n = _scan_lines(buf, MAX_JSON_LINE_LENGTH, MAX_JSON_DEPTH, has_object)
+            n = scan_lines(buf, MAX_JSON_LINE_LENGTH, MAX_JSON_DEPTH, has_object)
             if n < 0:
                 return None
             if not has_object[:n].all():
@@ -440,89 +402,6 @@ _TIMES_EXACT: Final = pajson.ParseOptions(
 )
 
 
-#: A JSON number with an exponent of five digits or more: Arrow's text-to-decimal parse
-#: (pyarrow 26) crashes the process on a negative one of seven digits
-#: (``1767256200e-9999999``); the line by line reader reads such a time exactly.
-_LONG_EXPONENT: Final = re.compile(rb"[0-9.][eE][+-]?[0-9]{5,}")
-
-
-def _has_long_exponent(path: Path) -> bool:
-    """Whether the file at ``path`` holds a number written with a long exponent (anything
-    that looks like one, in any field: a false alarm only costs the faster reader)."""
-    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        return _LONG_EXPONENT.search(data) is not None
-
-
-#: Slots of the table of field name hashes :func:`_count_new_names` fills (a power of two,
-#: over twice the names counted, so that probing stays short).
-_NAME_SLOTS: Final = 1 << 15
-
-
-@numba.njit(cache=jit_cache_on_disk(), nogil=True)
-def _count_new_names(buf: npt.NDArray[np.uint8], slots: npt.NDArray[np.uint64], seen: int,
-                     most: int) -> int:  # fmt: skip
-    """The distinct field names (object keys at any depth: a string followed by ``:``)
-    met so far, ``seen`` before ``buf`` (whole lines) and those of ``buf`` added, each by
-    the 64-bit FNV-1a hash of its bytes in the open-addressing table ``slots`` (0: empty);
-    stops past ``most``. A hash shared by two names counts them once (a lower bound)."""
-    mask = np.uint64(slots.shape[0] - 1)
-    in_string = escaped = False
-    opened = closed = -1  # the last string's quotes; closed: -1 once something follows it
-    for i in range(buf.shape[0]):
-        c = buf[i]
-        if in_string:
-            if escaped:
-                escaped = False
-            elif c == 92:  # backslash
-                escaped = True
-            elif c == 34:  # the closing quote
-                in_string = False
-                closed = i
-            elif c == 10:  # a line ends (never inside a JSON string): it starts afresh
-                in_string = escaped = False
-        elif c == 34:
-            in_string = True
-            opened, closed = i, -1
-        elif c == 58:  # ':' right after a string: a name
-            if closed >= 0:
-                h = np.uint64(14695981039346656037)
-                for at in range(opened + 1, closed):
-                    h = (h ^ np.uint64(buf[at])) * np.uint64(1099511628211)
-                k = h | np.uint64(1)  # never 0, the empty slot
-                j = k & mask
-                while slots[j] != 0 and slots[j] != k:
-                    j = (j + np.uint64(1)) & mask
-                if slots[j] == 0:
-                    slots[j] = k
-                    seen += 1
-                    if seen > most:
-                        return seen
-            closed = -1
-        elif c != 32 and c != 9 and c != 13:
-            closed = -1
-    return seen
-
-
-def _more_names_than(path: Path, most: int) -> bool:
-    """Whether the JSON lines file at ``path`` gives more than ``most`` distinct field
-    names (at any depth). Arrow makes a column (or struct field) of each name, null in
-    every line without it: 5 names of their own a line made a 4.5 MB file take 12 GB."""
-    slots = np.zeros(max(_NAME_SLOTS, 2 * most), dtype=np.uint64)
-    seen = 0
-    carry = b""
-    with path.open("rb") as fh:
-        while True:
-            block = fh.read(_BLOCK_BYTES)
-            data = carry + block
-            cut = len(data) if not block else data.rfind(b"\n") + 1  # whole lines
-            chunk, carry = data[:cut], data[cut:]
-            seen = _count_new_names(np.frombuffer(chunk, dtype=np.uint8), slots, seen, most)
-            if seen > most:
-                return True
-            if not block:
-                return False
-
-
 def _whole_floats(times: Any) -> bool:
     """Whether Arrow read some JSON number time of a file as a whole float: the one kind
     of float whose written digits may lie in the second before it
@@ -542,7 +421,7 @@ def _jsonl_with_arrow(path: Path, line_of: IntArray) -> RawColumns | None:
     ``\\r`` too, :func:`_bounded_lines` and ``riskscore stream`` at ``\\n`` only), or
     holds no timestamp at all (Arrow, told its type, would make a column of nulls)."""
     n_lines = len(line_of)
-    if _more_names_than(path, MAX_JSON_FIELD_NAMES):
+    if more_names_than(path, MAX_JSON_FIELD_NAMES):
         return None  # the line by line reader refuses the file, naming the count
     for options in (_TIMES_AS_TEXT, None):
         try:
@@ -550,7 +429,7 @@ def _jsonl_with_arrow(path: Path, line_of: IntArray) -> RawColumns | None:
                 table = pajson.read_json(source, parse_options=options)
             times = table.column("timestamp") if "timestamp" in table.column_names else None
             if times is not None and _whole_floats(times):  # the times again, as written
-                if _has_long_exponent(path):
+                if has_long_exponent(path):
                     return None
                 with arrow_file(path) as source:
                     times = pajson.read_json(source, parse_options=_TIMES_EXACT).column(0)

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from riskscore.exceptions import SchemaError
+from riskscore.io.id_marks import integer_text_columns
 from riskscore.io.schema import MAX_ROW_GROUP_BYTES, SCHEMA_COLUMNS
 
 __all__ = [
@@ -344,11 +345,15 @@ def _text_schema_columns(schema: pa.Schema) -> list[str]:
     a dictionary-coded column of a file written without the Arrow schema (Spark, DuckDB)
     was decoded to one string per row, and one value of 1 MB that every row points to made
     a 15 KB file take 6 GB before its first row was refused. Coded, each distinct value is
-    read and checked once (as a pandas categorical's)."""
+    read and checked once (as a pandas categorical's). Not the columns riskscore's writers
+    mark as integer ids in text (:func:`~riskscore.io.given_ids.mark_integer_text`), which
+    are read back as integers from plain text."""
+    marked = integer_text_columns(schema)
     return [
         field.name
         for field in schema
         if field.name in SCHEMA_COLUMNS
+        and field.name not in marked
         and (
             pa.types.is_string(field.type)
             or pa.types.is_large_string(field.type)
