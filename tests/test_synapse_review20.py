@@ -121,7 +121,7 @@ def test_two_module_entries_on_one_state_dir_are_refused(tmp_path: Path) -> None
         return RiskscoreModule(RiskscoreModule.parse_config(raw), _StandInApi())  # type: ignore[arg-type]
 
     first = start(1)
-    with pytest.raises(ConfigError, match="state_dir .* is used by another riskscore module"):
+    with pytest.raises(ConfigError, match=r"state_dir .* is used by another riskscore module"):
         start(2)
     first._before_shutdown()
     start(3)  # a stopped module's directory is free again (a restart in one process)
