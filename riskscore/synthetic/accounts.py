@@ -76,7 +76,9 @@ def _groomer_campaigns(
     """Groomer of each grooming conversation: campaigns of 1 to ``max_fanout`` targets."""
     if n_grooming == 0:
         return np.empty(0, dtype=np.int64), 0
-    fanout = np.minimum(rng.geometric(world.fanout_geometric_p, size=n_grooming), world.max_fanout)
+    # no campaign longer than the conversations to share out: the running total stays small
+    most = min(world.max_fanout, n_grooming)
+    fanout = np.minimum(rng.geometric(world.fanout_geometric_p, size=n_grooming), most)
     ends = np.cumsum(fanout)
     n_groomers = int(np.searchsorted(ends, n_grooming)) + 1
     fanout = fanout[:n_groomers]
@@ -250,6 +252,13 @@ def _spam_targets(
     """Whom each spam conversation reaches: any ordinary adult, minor or teen alike (a
     sweep does not choose children), never a teacher, spam account or groomer."""
     low, high = minors_and_teens
+    if n_spam and n_adults + high - low == 0:
+        raise ValueError(
+            f"{n_spam} spam sweep conversation(s) have no account to reach: a sweep reaches "
+            "the accounts of the other benign conversations drawn with it, and there are "
+            "none (benign_mix all spam_sweep, or a chunk of too few conversations): give "
+            "other scenarios a share, or more conversations a chunk"
+        )
     pick = rng.integers(0, n_adults + high - low, size=n_spam)
     return np.where(pick < n_adults, pick, pick - n_adults + low).astype(np.int64)
 

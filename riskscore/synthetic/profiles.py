@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from riskscore.io.raw import show
 from riskscore.io.schema import CHANNEL_NAMES
 from riskscore.synthetic.params import check_probability, fail, floats, weight_total, whole
 
@@ -54,7 +56,15 @@ class ScenarioProfile:
     max_unanswered: int  # messages the initiator sends to a request never accepted
 
     def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise fail("scenario name", f"must be text, got {show(self.name)}")
         where = f"scenario {self.name!r}"
+        if not isinstance(self.is_grooming, bool):  # 1 passed as True, then crashed generate
+            got = show(self.is_grooming)
+            raise fail(f"{where}.is_grooming", f"must be true or false, got {got}")
+        for name in ("story", "imitates"):
+            if not isinstance(getattr(self, name), str):
+                raise fail(f"{where}.{name}", f"must be text, got {show(getattr(self, name))}")
         sizes = {
             "events": 4,
             "span_hours": 4,
@@ -159,7 +169,12 @@ class Platform:
                 raise fail(
                     f"platform.{name}", f"must be true or false, got {getattr(self, name)!r}"
                 )
-        channels = tuple(self.channels)
+        given = self.channels
+        if isinstance(given, (str, Mapping)) or not isinstance(given, (list, tuple)):
+            raise fail("platform.channels", f"must be a list of names, got {show(given)}")
+        if not all(isinstance(c, str) for c in given):
+            raise fail("platform.channels", f"must be a list of names, got {show(given)}")
+        channels = tuple(given)
         unknown = sorted(set(channels) - set(CHANNEL_NAMES))
         if unknown:
             raise fail(

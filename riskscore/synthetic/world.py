@@ -60,6 +60,9 @@ MAX_NAME_CHARS: Final = 128
 MAX_WORLD_BYTES: Final = 1_000_000
 #: Largest teen cohort: each cohort's ages are drawn at once, a trillion ran out of memory.
 MAX_TEEN_COHORT: Final = 10_000
+#: Most targets of one groomer's campaign (drawn worlds use at most 40): a campaign of
+#: 10**18 made the campaigns' running total overflow, and generation crashed the process.
+MAX_FANOUT: Final = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +129,8 @@ class World:
                 f"must be one line of printable text of 1 to {MAX_NAME_CHARS} characters, "
                 f"got {show(self.name)}",
             )
+        if not isinstance(self.description, str):
+            raise fail("description", f"must be text, got {show(self.description)}")
         names = tuple(s.name for s in self.scenarios)
         expected = (*GROOMING_SCENARIOS, *BENIGN_SCENARIOS)
         if sorted(names) != sorted(expected):
@@ -163,7 +168,7 @@ class World:
             object.__setattr__(self, name, check_probability(name, getattr(self, name)))
         if not is_real(self.fanout_geometric_p) or not 0 < self.fanout_geometric_p <= 1:
             raise fail("fanout_geometric_p", f"must be in (0, 1], got {self.fanout_geometric_p!r}")
-        object.__setattr__(self, "max_fanout", whole("max_fanout", self.max_fanout, 1))
+        object.__setattr__(self, "max_fanout", whole("max_fanout", self.max_fanout, 1, MAX_FANOUT))
         object.__setattr__(
             self,
             "teen_cohort_size",
@@ -308,7 +313,15 @@ def _scenarios(base: World | None, value: object, source: str) -> tuple[Scenario
         {} if base is None else {s.name: s for s in base.scenarios}
     )
     if isinstance(value, Mapping):
-        entries = [{"name": name, **dict(fields)} for name, fields in value.items()]
+        for name, fields in value.items():
+            if not isinstance(fields, Mapping):
+                raise fail(f"{source}: scenarios.{name}", f"must be a table, got {show(fields)}")
+            if fields.get("name", name) != name:  # it changed the other scenario it named
+                raise fail(
+                    f"{source}: scenarios.{name}",
+                    f"names scenario {show(fields['name'])}: give no name in a scenario's table",
+                )
+        entries = [{**dict(fields), "name": name} for name, fields in value.items()]
     elif isinstance(value, (list, tuple)):
         entries = [dict(e) if isinstance(e, Mapping) else e for e in value]
     else:
@@ -317,8 +330,9 @@ def _scenarios(base: World | None, value: object, source: str) -> tuple[Scenario
         if isinstance(entry, ScenarioProfile):
             by_name[entry.name] = entry
             continue
-        if not isinstance(entry, dict) or "name" not in entry:
-            raise fail(f"{source}: scenarios", f"each entry needs a 'name', got {show(entry)}")
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            got = show(entry)
+            raise fail(f"{source}: scenarios", f"each entry needs a 'name' (text), got {got}")
         name = entry["name"]
         problem = unknown_keys_problem(entry, _SCENARIO_FIELDS, "field")
         if problem:
@@ -343,7 +357,7 @@ def _platform(base: Platform | None, value: object, source: str) -> Platform:
         raise fail(f"{source}: platform", problem)
     values = {} if base is None else dataclasses.asdict(base)
     values.update(value)
-    values["channels"] = tuple(values.get("channels", CHANNEL_NAMES))
+    values.setdefault("channels", CHANNEL_NAMES)  # checked, and made a tuple, by Platform
     return Platform(**values)
 
 
