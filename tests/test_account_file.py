@@ -53,7 +53,7 @@ def test_round_trip_keeps_tallies_ids_and_the_history(
     assert all(pa.types.is_int64(table.schema.field(c).type) for c in counts)
     assert all(pa.types.is_list(table.schema.field(c).type) for c in PAIR_COLUMNS)
     meta = json.loads(table.schema.metadata[ACCOUNT_FILE_METADATA_KEY.encode()])
-    assert meta["format"] == 5
+    assert meta["format"] == 6
     assert meta["n_accounts"] == len(history.account_id)
     assert meta["n_pairs"] == len(history.pairs) > 0
     # the pair facts, each pair once, in the row of its first account
@@ -161,10 +161,11 @@ def _pairs(name: str, edit: Callable[[list[Any], Any], list[Any] | None]) -> Cal
         (_set("account_id", [None], pa.int64()), "column 'account_id', row 0: null"),
         (_set("account_id", [1.5], pa.float64()), "'account_id' must hold integers or text"),
         (_meta(None), "is not a riskscore account features file"),
-        (_meta({"format": 1}), "account features format 1, this riskscore reads format 5"),
-        (_meta({"format": 2}), "account features format 2, this riskscore reads format 5"),
+        (_meta({"format": 1}), "account features format 1, this riskscore reads format 6"),
+        (_meta({"format": 2}), "account features format 2, this riskscore reads format 6"),
         # format 4 counted messages to rooms of 3 or 4 accounts as group contact
-        (_meta({"format": 4}), "account features format 4, this riskscore reads format 5"),
+        (_meta({"format": 4}), "account features format 4, this riskscore reads format 6"),
+        (_meta({"format": 5}), "account features format 5, this riskscore reads format 6"),
         (
             _set("supervised_minor_events", [10**9], pa.int64()),
             r"'supervised_minor_events', row 0: 1000000000 is more than that row's minor_events",
@@ -275,7 +276,7 @@ def test_whole_float_counts_from_another_writer_are_accepted(tmp_path: Path) -> 
     ).replace_schema_metadata(
         {
             ACCOUNT_FILE_METADATA_KEY: json.dumps(
-                {"format": 5, "history_start": 0, "history_end": 10, "n_events": 3}
+                {"format": 6, "history_start": 0, "history_end": 10, "n_events": 3}
             )
         }
     )

@@ -98,7 +98,7 @@ def test_the_file_records_integers_written_as_decimal_text(history: Path, tmp_pa
     assert pa.types.is_string(table.schema.field("account_id").type)
     assert str(BIG) in table["account_id"].to_pylist()
     meta = json.loads(table.schema.metadata[ACCOUNT_FILE_METADATA_KEY.encode()])
-    assert meta["format"] == 5
+    assert meta["format"] == 6
     assert meta["decimal_ids"] is True
     plain = rs.synthetic.generate(50, seed=2).messages
     path = rs.write_account_features(rs.extract_account_features(plain), tmp_path / "p.parquet")
@@ -177,7 +177,7 @@ def test_files_of_earlier_formats_are_refused_with_a_note_to_rebuild(
     ids = None if old_format == 3 else False
     source, target = history / "acc.parquet", tmp_path / "old.parquet"
     old = _with_meta(source, target, format=old_format, decimal_ids=ids)
-    with pytest.raises(rs.SchemaError, match=f"format {old_format}, this riskscore reads format 5"):
+    with pytest.raises(rs.SchemaError, match=f"format {old_format}, this riskscore reads format 6"):
         rs.read_account_features(old)
 
 
@@ -185,7 +185,7 @@ def test_files_of_earlier_formats_are_refused_with_a_note_to_rebuild(
     ("change", "message"),
     [
         ({"decimal_ids": "yes"}, "metadata 'decimal_ids' must be true or false"),
-        ({"format": 6}, "account features format 6, this riskscore reads format"),
+        ({"format": 7}, "account features format 7, this riskscore reads format"),
     ],
 )
 def test_bad_metadata_is_refused(

@@ -34,7 +34,7 @@ def _file(path: Path, ids: list[Any], pairs: list[Pair] | None = None, **meta: A
         zip(rs.features.account_file.PAIR_COLUMNS, types, strict=True)
     ):
         columns[name] = pa.array([row[j] for row in rows], pa.list_(kind))
-    recorded = {"format": 5, "history_start": 100, "history_end": 1000, "n_events": 5}
+    recorded = {"format": 6, "history_start": 100, "history_end": 1000, "n_events": 5}
     recorded.update({"decimal_ids": False, **meta})
     table = pa.table(columns).replace_schema_metadata(
         {ACCOUNT_FILE_METADATA_KEY: json.dumps(recorded)}

@@ -10,6 +10,7 @@ the scores it has within the whole.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,7 +24,9 @@ from riskscore.features.account_file import ACCOUNT_FILE_METADATA_KEY, account_f
 from riskscore.features.batch import read_room_limit
 from riskscore.io.files import real_path
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
+from riskscore.io.schema import MAX_JSON_LINE_LENGTH
 from riskscore.io.staging import staged_outputs
+from riskscore.io.summaries import GroupSummary
 from riskscore.io.text import parquet_file
 from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S
 
@@ -44,6 +47,8 @@ class AccountsResult:
     quarantine_counts: dict[str, int] = field(default_factory=dict)
     #: Columns of the input that are not schema v1 columns (never read).
     unread_columns: tuple[str, ...] = ()
+    #: Group rooms split into pairs and broadcasts set aside (``score`` reports them too).
+    groups: GroupSummary = field(default_factory=GroupSummary)
 
 
 def account_features_file(
@@ -124,6 +129,7 @@ def account_features_file(
         quarantine_path=None if quarantine_path is None else quarantine,
         quarantine_counts=counts,
         unread_columns=messages.unread_columns,
+        groups=messages.groups,
     )
 
 
@@ -151,6 +157,27 @@ def _check_outputs(events: object, path: Path, quarantine: Path) -> None:
             f"{ACCOUNT_FILE_METADATA_KEY!r} metadata); it was left unchanged: choose a new "
             "path, or remove the file first"
         )
+    # a clean run removes the quarantine file of an earlier one: never a file of another's
+    if (quarantine.exists() or quarantine.is_symlink()) and not _is_quarantine_file(quarantine):
+        raise SchemaError(
+            f"{quarantine} exists and is not a riskscore quarantine file, and a run would "
+            "replace or remove it; it was left unchanged: choose another --out, or move "
+            "the file first"
+        )
+
+
+def _is_quarantine_file(path: Path) -> bool:
+    """Whether ``path`` is a regular file whose first line is a quarantine record (a JSON
+    object with ``row``, ``column`` and ``reason``), as riskscore writes them."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    with path.open("rb") as fh:
+        first = fh.readline(MAX_JSON_LINE_LENGTH + 1)
+    try:
+        record = json.loads(first)
+    except ValueError:
+        return False
+    return isinstance(record, dict) and {"row", "column", "reason"} <= set(record)
 
 
 def _is_within(target: Path, source: Path) -> bool:

@@ -164,8 +164,11 @@ def sorted_chunks(path: Path, chunk_rows: int) -> Iterator[pa.Table]:
     chunked as if it were.
     """
     _check_id_type(path)
-    carry: pa.Table | None = None
-    carry_ids: AnyArray | None = None
+    # The rows of the last conversation so far, which may continue in the next batch, as
+    # the pieces they came in (joined once, when the conversation ends: joined again at
+    # every batch, one conversation of millions of events took quadratic time).
+    carry: list[pa.Table] = []
+    carry_id: Any = None
     for batch in _batches(path, chunk_rows):
         batch, missing = _split_missing(batch)
         if missing is not None:
@@ -173,19 +176,20 @@ def sorted_chunks(path: Path, chunk_rows: int) -> Iterator[pa.Table]:
         fresh = _ids_of(batch)
         if len(fresh) == 0:
             continue
-        if (carry_ids is not None and fresh[0] < carry_ids[-1]) or not np.all(
-            fresh[1:] >= fresh[:-1]
-        ):
+        if (carry and fresh[0] < carry_id) or not np.all(fresh[1:] >= fresh[:-1]):
             raise NotSortedError(f"{path.name} is not sorted by conversation_id")
-        table = batch if carry is None else pa.concat_tables([carry, batch])
-        ids = fresh if carry_ids is None else np.concatenate([carry_ids, fresh])
-        # rows of the last conversation may continue in the next batch
-        cut = int(np.searchsorted(ids, ids[-1], side="left"))
-        carry, carry_ids = table.slice(cut), ids[cut:]
-        if cut:
-            yield table.slice(0, cut)
-    if carry is not None and carry.num_rows:
-        yield carry
+        ends = int(np.searchsorted(fresh, carry_id, side="right")) if carry else 0
+        if ends == len(fresh):  # the carried conversation goes on through the batch
+            carry.append(batch)
+            continue
+        rest, rest_ids = batch.slice(ends), fresh[ends:]
+        cut = int(np.searchsorted(rest_ids, rest_ids[-1], side="left"))
+        done = [*carry, batch.slice(0, ends + cut)]  # the conversations that ended
+        if ends + cut or carry:
+            yield pa.concat_tables(done)
+        carry, carry_id = [rest.slice(cut)], rest_ids[-1]
+    if carry:
+        yield pa.concat_tables(carry)
 
 
 def _batches(path: Path, batch_rows: int) -> Iterator[pa.Table]:

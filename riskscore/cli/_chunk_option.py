@@ -27,8 +27,9 @@ def add_chunk_rows_option(parser: argparse.ArgumentParser, *, what: str = "") ->
         type=whole_number(1),
         default=None,
         help=f"{what}stream a Parquet file in conversation-complete chunks of about N events "
-        "(bounded memory; same results and quarantine as in memory; temporary files about "
-        "as large as the input file, in $TMPDIR or /tmp); default: in memory, "
+        "(bounded memory; same results and quarantine as in memory; temporary files of "
+        "about 400 bytes per conversation, and as large as the input again for a file not "
+        "sorted by conversation, in $TMPDIR or /tmp); default: in memory, "
         f"streamed automatically above {AUTO_STREAM_ROWS // 1_000_000} million events",
     )
 

@@ -83,6 +83,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         "quarantine_file": None if result.quarantine_path is None else str(result.quarantine_path),
         "quarantine_counts": result.quarantine_counts,
         "unread_columns": list(result.unread_columns),
+        "groups": result.groups.describe(),
     }
 
 
@@ -94,6 +95,8 @@ def render(result: dict[str, Any]) -> None:
         f"{plural(result['quarantined'], 'row')} quarantined) "
         f"from {iso_utc(result['history_start'])} to {iso_utc(result['history_end'])}"
     )
+    for line in result["groups"]:  # group rooms split into pairs, broadcasts set aside
+        print(f"  {line}")
     if result["unread_columns"]:
         print(unread_note(result["unread_columns"]))
     print(f"account features: {result['out']}")

@@ -159,6 +159,8 @@ def error_message(exc: BaseException, args: argparse.Namespace) -> str | None:
         return command_line_hint(in_option_words(str(exc), args), args)
     if isinstance(exc, FileExistsError | NotADirectoryError):
         # mkdir of --out (or a file inside it) where a file already is.
+        if getattr(args, "command", None) == "accounts":  # its --out is a file
+            return f"{_path_of(exc)} exists and is not a directory: --out names a file in one"
         return (
             f"{_path_of(exc)} exists and is not a directory: --out names a directory to write into"
         )

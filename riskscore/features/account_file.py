@@ -7,7 +7,7 @@ of those events (``riskscore score PART --accounts accounts.parquet``, or
 to minors, refused requests and blocks received count every conversation, not only those
 scored.
 
-Format (version 4), one row per account, sorted by ``account_id``:
+Format (version 6, :data:`ACCOUNT_FILE_FORMAT`), one row per account, sorted by ``account_id``:
 
 ============================  =====================  ==========================================
 column                        type                   meaning
@@ -103,8 +103,10 @@ __all__ = [
 
 #: Version of the file format written by :func:`write_account_features` (2: pair facts;
 #: 3: ``minor_events`` and ``supervised_minor_events``; 4: ``decimal_ids``; 5: group contact
-#: and supervised contact from rooms of ``GROUP_MIN_ROOM_SIZE`` accounts, not 3).
-ACCOUNT_FILE_FORMAT: Final = 5
+#: and supervised contact from rooms of ``GROUP_MIN_ROOM_SIZE`` accounts, not 3; 6: the rows of
+#: one event read at the room size of its first row, a row of another size set aside, as
+#: :mod:`riskscore.io.room_reach` reads them: a file of format 5 may count such rows).
+ACCOUNT_FILE_FORMAT: Final = 6
 #: Key of the Parquet key-value metadata that describes the history.
 ACCOUNT_FILE_METADATA_KEY: Final = "riskscore.account_features"
 #: Columns of the file, in order.
