@@ -75,6 +75,7 @@ def test_accounts_summary_counts_one(capsys: pytest.CaptureFixture[str]) -> None
             "history_end": 0,
             "unread_columns": [],
             "out": "a.parquet",
+            "groups": [],
         }
     )
     out = capsys.readouterr().out

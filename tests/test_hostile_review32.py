@@ -20,6 +20,7 @@ from riskscore.io.threads import THREADS_VARIABLE, worker_threads
 from riskscore.model.bundle import KEY_VARIABLE
 from riskscore.synthetic import World, draw_world, generate, generate_parquet
 from riskscore.synthetic.profiles import MAX_CONVERSATION_EVENTS
+from riskscore.synthetic.world import MAX_FANOUT
 from riskscore.vignettes import VignetteFileError, read_vignette
 from riskscore.vignettes.loader import data_directory
 
@@ -131,7 +132,7 @@ def test_world_integers_at_their_largest_generate() -> None:
     (``max_unanswered`` is bounded by the most events of a conversation, which no larger
     value changes; 2**63 - 1 went through a float, 2**63, and failed as above)."""
     world = World.default().replace(
-        max_fanout=INT64_MAX,
+        max_fanout=MAX_FANOUT,
         scenarios={"grooming_refused": {"max_unanswered": MAX_CONVERSATION_EVENTS}},
     )
     assert generate(40, prevalence=0.5, seed=1, world=world).messages.n_conversations == 40

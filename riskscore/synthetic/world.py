@@ -85,7 +85,7 @@ class World:
     >>> World.default().replace(max_fanout=0)
     Traceback (most recent call last):
     ...
-    ValueError: max_fanout: must be an integer >= 1 and <= 9223372036854775807, got 0
+    ValueError: max_fanout: must be an integer >= 1 and <= 10000, got 0
     """
 
     name: str
