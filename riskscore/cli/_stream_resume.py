@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from riskscore.exceptions import CheckpointError
 from riskscore.io.events import MAX_IGNORED_NAME_CHARS, OTHER_NAMES, reported_name
-from riskscore.io.raw import ONE_WORD_MESSAGE_RE, found_name
+from riskscore.io.raw import ONE_WORD_MESSAGE_RE, quoted_name
 from riskscore.online import OnlineScorer
 from riskscore.online.persist import count_of
 
@@ -94,7 +94,7 @@ def name_counts(extra: dict[str, Any], key: str, path: object) -> dict[str, int]
         raise CheckpointError(f"{path}: checkpoint extra {key!r} must map names to counts >= 0")
     out: dict[str, int] = {}
     for name, n in counts.items():
-        count = count_of(n, path, f"checkpoint extra {key!r}: the count of {found_name(name)}")
+        count = count_of(n, path, f"checkpoint extra {key!r}: the count of {quoted_name(name)}")
         if name != OTHER_NAMES and not reported_name(name):  # as count_ignored keeps names
             if not reported_name(ONE_WORD_MESSAGE_RE.sub("x", name)):
                 raise CheckpointError(

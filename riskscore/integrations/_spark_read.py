@@ -38,7 +38,7 @@ from riskscore.integrations._spark_frames import (
     sf,
     st,
 )
-from riskscore.io.raw import found_name, show, shown
+from riskscore.io.raw import quoted_name, show, shown
 from riskscore.io.schema import ID_COLUMNS, SCHEMA_COLUMNS
 
 __all__ = ["Paths", "parquet_events", "read_errors", "spark_paths"]
@@ -280,7 +280,7 @@ def _read_error(exc: Py4JJavaError | PySparkException, paths: list[str]) -> Sche
     if condition == "FAILED_READ_FILE.PARQUET_COLUMN_DATA_TYPE_MISMATCH":
         column = params.get("column", "").strip("[]")
         return SchemaError(
-            f"column {found_name(column)} of {params.get('path', where)} is Parquet "
+            f"column {quoted_name(column)} of {params.get('path', where)} is Parquet "
             f"{params.get('actualType')}, where the events' schema (another file's) says "
             f"{params.get('expectedType')}: read the files with read_events, which merges the "
             "schemas of all of them and names a column written with two types",
@@ -329,7 +329,7 @@ def _merge_error(left: str, right: str, where: str) -> SchemaError:
     unread = "" if name in SCHEMA_COLUMNS else " (not a schema v1 column, never read)"
     fix = _fix(name, first[name], second[name])
     return SchemaError(
-        f"column {found_name(name)}{unread} is {first[name]} in some Parquet files of {where} "
+        f"column {quoted_name(name)}{unread} is {first[name]} in some Parquet files of {where} "
         f"and {second[name]} in others{more}: {fix}",
         column=name,
     )

@@ -126,7 +126,11 @@ def parse_event(event: Mapping[str, object], row: int | None = None) -> Event:
         )
     for key in event:
         if not isinstance(key, str):
-            raise SchemaError(f"field {key!r} is not a name: fields are text", row=row)
+            raise SchemaError(  # named by its type alone: bytes may hold a message
+                f"a field's name is {a_or_an(type(key).__name__)} value, not text: fields are "
+                "named by text",
+                row=row,
+            )
         if key in _SCHEMA_KEYS:
             continue
         for path in (key, *value_paths(key, (event[key],))):

@@ -30,10 +30,10 @@ __all__ = [
     "as_python_value",
     "as_read",
     "cell",
-    "found_name",
     "input_rows",
     "is_sentence",
     "lines_of",
+    "name_column",
     "quoted_name",
     "reported_as",
     "reported_name",
@@ -67,11 +67,17 @@ _UNSPACED_LETTERS: Final = (
 )
 #: Pictographs (emoji and the symbols written as emoji: hearts, stars, dingbats): a message
 #: of emoji alone is one short "word" too, and no number, time or category name holds one.
-_PICTOGRAPHS: Final = "\u2600-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff"
+_PICTOGRAPHS: Final = (
+    "\u2600-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff"
+    # the Extended_Pictographic symbols outside those blocks (arrows, clocks, squares,
+    # double marks, Japanese signs), the emoji presentation selector and the keycap
+    "\u203c\u2049\u2122\u2139\u2190-\u21ff\u2300-\u23ff\u24c2\u25a0-\u25ff"
+    "\u2934\u2935\u3030\u303d\u3297\u3299\ufe0f\u20e3"
+)
 #: A letter of a script written without spaces (:data:`_UNSPACED_LETTERS`) or a
 #: pictograph: text holding one may be a whole message in one short "word", so a refused
 #: value of a number, time or category column (:func:`_may_be_content`) and a name read
-#: from input (:func:`found_name`, :func:`reported_name`) holding one is not quoted.
+#: from input (:func:`quoted_name`, :func:`reported_name`) holding one is not quoted.
 ONE_WORD_MESSAGE_RE: Final = re.compile(f"[{_UNSPACED_LETTERS}{_PICTOGRAPHS}]")
 #: Distinct names of unread columns or fields kept one by one (:func:`reported_as`); later
 #: ones (and names longer than :data:`MAX_IGNORED_NAME_CHARS`, not printable, a sentence,
@@ -124,7 +130,10 @@ class Unheld:
 
     def __init__(self, stored: object, kind: object) -> None:
         self.stored = str(stored)
-        self.text = f"{self.stored} ({kind})"
+        named = str(kind)  # an extension type is named by its writer: it may be a message
+        if is_sentence(named) or ONE_WORD_MESSAGE_RE.search(named) or len(named) > 80:
+            named = f"a type whose name of {len(named)} characters is not shown"
+        self.text = f"{self.stored} ({named})"
 
     def __repr__(self) -> str:
         return repr(self.text)
@@ -209,32 +218,34 @@ def _texts_in(value: object) -> list[str]:
 
 
 def quoted_name(name: str) -> str:
-    """A column or field name as an error quotes it (:func:`show`), or only its length when
-    it is a sentence (:func:`is_sentence`), which may be message content: a file without a
+    """A column or field name read from input as an error quotes it (:func:`show`), or only
+    its length when it may be message content: a sentence (:func:`is_sentence`), or a
+    name holding a letter of a script written without spaces or a pictograph
+    (:data:`ONE_WORD_MESSAGE_RE`, where a whole message is one word). A file without a
     header gives its first row as the column names.
 
     Examples
     --------
     >>> print(quoted_name("tz_offset"), "/", quoted_name("see you at the gym"))
     'tz_offset' / text of 18 characters (not shown: it may be message content)
+    >>> print(quoted_name("\u4eca\u665a\u89c1\u9762"))
+    text of 4 characters (not shown: it may be message content)
     """
-    return show(NotShown(len(name)) if is_sentence(name) else name)
+    hidden = is_sentence(name) or ONE_WORD_MESSAGE_RE.search(name) is not None
+    return show(NotShown(len(name)) if hidden else name)
 
 
-def found_name(name: str) -> str:
-    """A name read from input (a column of a file, a field) as an error lists the names it
-    found: :func:`quoted_name`, or only its length when it holds a letter of a script
-    written without spaces or a pictograph (:data:`ONE_WORD_MESSAGE_RE`): the first row of
-    a file without a header is read as its names, and may be a message.
+def name_column(name: str) -> str | None:
+    """``name`` as the ``column`` of a :class:`~riskscore.exceptions.SchemaError` whose
+    message names it by :func:`quoted_name`: itself when the message quotes it, else None
+    (a caller logging ``exc.column`` would write the text the message withheld).
 
     Examples
     --------
-    >>> print(found_name("sender_id"), "/", found_name("\u4eca\u665a\u89c1\u9762"))
-    'sender_id' / text of 4 characters (not shown: it may be message content)
+    >>> name_column("sender_id"), name_column("see you at the gym")
+    ('sender_id', None)
     """
-    return (
-        quoted_name(name) if ONE_WORD_MESSAGE_RE.search(name) is None else show(NotShown(len(name)))
-    )
+    return name if quoted_name(name) == show(name) else None
 
 
 def reported_name(name: str) -> bool:
@@ -256,7 +267,28 @@ def reported_name(name: str) -> bool:
         and name.isprintable()
         and not is_sentence(name)
         and ONE_WORD_MESSAGE_RE.search(name) is None
+        and name_words(name) <= MAX_REPORTED_NAME_WORDS
     )
+
+
+#: Most words (:func:`name_words`) of an unread name kept and reported as given:
+#: ``recipient_tz_offset_min`` has 4; ``dont_tell_your_mum_meet_me_behind_the_school``,
+#: a message written as one name, was listed and kept in checkpoints.
+MAX_REPORTED_NAME_WORDS: Final = 5
+_CAMEL_CASE: Final = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_NOT_WORDS: Final = re.compile(r"[\W\d_]+")
+
+
+def name_words(name: str) -> int:
+    """The words of a name, split at separators, digits and camelCase, as the content-name
+    rule splits them.
+
+    Examples
+    --------
+    >>> name_words("recipient_tz_offset_min"), name_words("wearGoingToMeetTonightOk")
+    (4, 6)
+    """
+    return sum(1 for word in _NOT_WORDS.split(_CAMEL_CASE.sub(" ", name)) if word)
 
 
 def reported_as(name: str, kept: Collection[str]) -> str:

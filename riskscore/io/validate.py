@@ -43,7 +43,7 @@ from riskscore.io.messages import MessageTable, build_table
 from riskscore.io.one_value import Undecided
 from riskscore.io.pair_text import IntegerAndPairIds
 from riskscore.io.problems import Problems, event_at, one_event_refusal, raise_first, run_check
-from riskscore.io.raw import RawColumns, as_python_value, as_read, found_name, quoted_name
+from riskscore.io.raw import RawColumns, as_python_value, as_read, name_column, quoted_name
 from riskscore.io.room_reach import (
     MIXED_ROOM_SIZES,
     UNDERSTATED_ROOM,
@@ -389,7 +389,7 @@ message content, only metadata (schema v1). Drop the field before passing the ev
         f"{noun} {quoted_name(name)} looks like message content (its name holds "
         f"{content_words(name)}): riskscore reads no message content, only metadata "
         f"(schema v1). Drop the {noun} before passing the {what}.",
-        column=name,
+        column=name_column(name),
         row=row,
     )
 
@@ -408,7 +408,7 @@ def check_column_names(names: Collection[str]) -> None:
     if missing:
         raise SchemaError(
             f"missing required column(s) {missing}; found "
-            f"[{', '.join(found_name(n) for n in sorted(names))}]. Schema v1 needs "
+            f"[{', '.join(quoted_name(n) for n in sorted(names))}]. Schema v1 needs "
             f"{list(REQUIRED_COLUMNS)}{_separator_hint(names)}",
             column=missing[0],
         )
@@ -419,7 +419,7 @@ def refuse_repeated_names(names: Collection[str], where: str = "") -> None:
 
     The one rule of every table riskscore reads: events (:func:`check_column_names`),
     labels and the account features file; ``where`` (a file, ending ``": "``) starts the
-    message. The name is quoted as a found name (:func:`~riskscore.io.raw.found_name`):
+    message. The name is quoted as a found name (:func:`~riskscore.io.raw.quoted_name`):
     the first row of a file without a header is read as its names, and may be a message.
 
     Raises
@@ -437,8 +437,8 @@ def refuse_repeated_names(names: Collection[str], where: str = "") -> None:
     for name in names:
         if name in seen:
             raise SchemaError(
-                f"{where}column {found_name(name)} appears twice: give each column one name",
-                column=name,
+                f"{where}column {quoted_name(name)} appears twice: give each column one name",
+                column=name_column(name),
             )
         seen.add(name)
 
@@ -472,7 +472,7 @@ def check_misspelt_names(names: Collection[str], row: int | None = None) -> None
                 f"columns {quoted_name(name)} and {column!r}{event_at(row)} both name {column!r} "
                 "(ignoring "
                 f"case and separators): keep one of them",
-                column=name,
+                column=name_column(name),
                 row=row,
             )
         column = misspelt_column(name, names)
@@ -481,7 +481,7 @@ def check_misspelt_names(names: Collection[str], row: int | None = None) -> None
                 f"column {quoted_name(name)}{event_at(row)} is not a schema v1 column but looks "
                 f"like {column!r} misspelt: rename it to {column!r}, or drop it (as it is, it "
                 f"would be ignored and {column!r} read as not given)",
-                column=name,
+                column=name_column(name),
                 row=row,
             )
 
@@ -493,6 +493,6 @@ def _check_lengths(raw: Mapping[str, AnyArray]) -> int:
         if length != n:
             raise SchemaError(
                 f"column {quoted_name(name)} has {length} values but 'conversation_id' has {n}",
-                column=name,
+                column=name_column(name),
             )
     return n
