@@ -39,6 +39,7 @@ from riskscore.io.files import CSV_SUFFIXES, PARQUET_SUFFIXES, check_regular_fil
 from riskscore.io.given_ids import ACCOUNT_ID_COLUMNS, given_id, integer_text_columns
 from riskscore.io.ids import check_ids
 from riskscore.io.json_lines import json_loads
+from riskscore.io.pair_ids import conversation_aliases
 from riskscore.io.problems import Found
 from riskscore.io.raw import show, shown
 from riskscore.io.staging import StagedOutputs
@@ -238,6 +239,33 @@ class RecordAccounts:
             self.adult_id + other.adult_id,
             self.child_id + other.child_id,
         )
+
+    def named_as(self, other: RecordAccounts) -> list[Any]:
+        """These records' conversation ids, each as ``other`` names the same conversation
+        of the same two accounts where it uses another of its ids
+        (:func:`~riskscore.io.pair_ids.conversation_aliases`): the online scorer names a
+        room of two accounts by the room's id, batch scoring by its pair's id, and one
+        conversation counted as two (one alert gained, one lost) skewed a comparison."""
+        known: dict[Any, set[frozenset[Any]]] = {}
+        for cid, adult, child in zip(
+            other.conversation_id, other.adult_id, other.child_id, strict=True
+        ):
+            known.setdefault(cid, set()).add(frozenset((adult, child)))
+        out = []
+        for cid, adult, child in zip(
+            self.conversation_id, self.adult_id, self.child_id, strict=True
+        ):
+            pair = frozenset((adult, child))
+            alias = next(
+                (
+                    a
+                    for a in conversation_aliases(cid, adult, child)
+                    if cid not in known and pair in known.get(a, ())
+                ),
+                cid,
+            )
+            out.append(alias)
+        return out
 
 
 def read_conversation_ids(path: Path) -> list[Any]:

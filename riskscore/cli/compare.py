@@ -213,7 +213,8 @@ def _shadow(args: argparse.Namespace, labels: DecisionLabels | None) -> ModelCom
         # a file compared with itself (by any path) gains and loses nothing, whatever it holds
         check_own_files({"--alerts": args.alerts, "--shadow-alerts": args.shadow_alerts})
         files = read_alerts(args.alerts), read_alerts(args.shadow_alerts)
-        production, shadow = (f.conversation_id for f in files)
+        # one name per conversation: a room's id online, its pair's id in batch
+        production, shadow = files[0].conversation_id, files[1].named_as(files[0])
         _check_one_id_kind({"--alerts": production, "--shadow-alerts": shadow})
         scored, accounts = [], files[0] + files[1]
     if labels is not None:  # a room's case under its pair's id, as batch names it
