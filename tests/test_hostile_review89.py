@@ -65,7 +65,7 @@ def test_an_unread_column_named_by_a_sentence_is_never_kept_or_printed(
 
 
 def test_batch_and_stream_keep_the_same_unread_names() -> None:
-    """One rule (:func:`riskscore.io.raw.reported_name`) for both."""
+    """One rule (:func:`riskscore.io.input_names.reported_name`) for both."""
     names = ["colour", SENTENCE, "x" * 65, "tab\there"]
     counts: dict[str, int] = {}
     count_ignored({**{n: 1 for n in names}, "conversation_id": 1}, counts)

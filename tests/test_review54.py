@@ -142,7 +142,7 @@ def test_a_headerless_row_repeating_a_message_is_not_quoted(tmp_path: Path) -> N
     """Was: ``column '今晚见面吧' appears twice``: the first row of a CSV file without a
     header is read as its names, and the refusal of a name given twice quoted it whole,
     though the missing-columns error lists such a name by its length only
-    (``riskscore.io.raw.quoted_name``)."""
+    (``riskscore.io.input_names.quoted_name``)."""
     message = "\u4eca\u665a\u89c1\u9762\u5427"  # Chinese: see you tonight
     path = tmp_path / "events.csv"
     path.write_text(f"c1,1714521600,u1,u2,direct,mesg,{message},{message}\n", encoding="utf-8")

@@ -241,30 +241,16 @@ class RecordAccounts:
         )
 
     def named_as(self, other: RecordAccounts) -> list[Any]:
-        """These records' conversation ids, each as ``other`` names the same conversation
-        of the same two accounts where it uses another of its ids
-        (:func:`~riskscore.io.pair_ids.conversation_aliases`): the online scorer names a
-        room of two accounts by the room's id, batch scoring by its pair's id, and one
-        conversation counted as two (one alert gained, one lost) skewed a comparison."""
+        """These records' conversation ids, each as ``other`` names the same two accounts'
+        conversation where it uses another of its ids: a room's id online, its pair's id in
+        batch (:func:`~riskscore.io.pair_ids.conversation_aliases`)."""
         known: dict[Any, set[frozenset[Any]]] = {}
-        for cid, adult, child in zip(
-            other.conversation_id, other.adult_id, other.child_id, strict=True
-        ):
-            known.setdefault(cid, set()).add(frozenset((adult, child)))
+        for cid, *pair in zip(other.conversation_id, other.adult_id, other.child_id, strict=True):
+            known.setdefault(cid, set()).add(frozenset(pair))
         out = []
-        for cid, adult, child in zip(
-            self.conversation_id, self.adult_id, self.child_id, strict=True
-        ):
-            pair = frozenset((adult, child))
-            alias = next(
-                (
-                    a
-                    for a in conversation_aliases(cid, adult, child)
-                    if cid not in known and pair in known.get(a, ())
-                ),
-                cid,
-            )
-            out.append(alias)
+        for cid, *pair in zip(self.conversation_id, self.adult_id, self.child_id, strict=True):
+            aliases = () if cid in known else conversation_aliases(cid, *pair)
+            out.append(next((a for a in aliases if frozenset(pair) in known.get(a, ())), cid))
         return out
 
 

@@ -18,7 +18,8 @@ from typing import Any, Final
 
 from riskscore.exceptions import CheckpointError
 from riskscore.io.events import MAX_IGNORED_NAME_CHARS, OTHER_NAMES, reported_name
-from riskscore.io.raw import ONE_WORD_MESSAGE_RE, quoted_name
+from riskscore.io.input_names import quoted_name
+from riskscore.io.raw import ONE_WORD_MESSAGE_RE
 from riskscore.online import OnlineScorer
 from riskscore.online.persist import count_of
 

@@ -38,7 +38,8 @@ from riskscore.integrations._spark_frames import (
     sf,
     st,
 )
-from riskscore.io.raw import quoted_name, show, shown
+from riskscore.io.input_names import quoted_name
+from riskscore.io.raw import show, shown
 from riskscore.io.schema import ID_COLUMNS, SCHEMA_COLUMNS
 
 __all__ = ["Paths", "parquet_events", "read_errors", "spark_paths"]

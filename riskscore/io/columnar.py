@@ -21,7 +21,8 @@ from riskscore.io.decimals import (
 )
 from riskscore.io.given_ids import integer_text_columns
 from riskscore.io.ids import coded_text
-from riskscore.io.raw import RawColumns, Unheld, quoted_name, reported_as
+from riskscore.io.input_names import quoted_name, reported_as
+from riskscore.io.raw import RawColumns, Unheld
 from riskscore.io.schema import ID_COLUMNS, SCHEMA_COLUMNS
 from riskscore.io.text import all_text, is_text_type, plain_dictionary, utf8_cells
 from riskscore.io.threads import executor_for
@@ -66,7 +67,7 @@ def unread_names(names: list[str]) -> tuple[str, ...]:
     another name (``tz_offset`` for ``recipient_tz_offset_min``) is seen, not silently
     missed. A name that may not be reported (a sentence, which may be message content: a
     file without a header gives its first row as the names) is kept as ``(other names)``,
-    by the rule of ``riskscore stream`` (:func:`riskscore.io.raw.reported_as`)."""
+    by the rule of ``riskscore stream`` (:func:`riskscore.io.input_names.reported_as`)."""
     kept: dict[str, None] = {}
     for name in names:
         if name not in _SCHEMA_KEYS:

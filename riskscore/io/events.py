@@ -25,16 +25,10 @@ from riskscore.exceptions import SchemaError
 from riskscore.io.columns import category_key, category_text
 from riskscore.io.content_names import is_content_column
 from riskscore.io.decimals import decimal_cells, one_whole_decimal
+from riskscore.io.input_names import reported_as, reported_name
 from riskscore.io.nested_fields import value_paths
 from riskscore.io.one_value import Undecided
-from riskscore.io.raw import (
-    MAX_IGNORED_NAME_CHARS,
-    MAX_IGNORED_NAMES,
-    OTHER_NAMES,
-    as_python_value,
-    reported_as,
-    reported_name,
-)
+from riskscore.io.raw import MAX_IGNORED_NAME_CHARS, MAX_IGNORED_NAMES, OTHER_NAMES, as_python_value
 from riskscore.io.schema import (
     BLANK_CHARS,
     CHANNEL_NAMES,

@@ -20,14 +20,12 @@ from riskscore.io.decimals import EXACT_FLOAT_INT
 from riskscore.io.joiners import JOINERS
 from riskscore.io.number_rules import exact_float_bits
 from riskscore.io.one_value import Undecided
-from riskscore.io.pair_text import IntegerAndPairIds, integers_beside_pair_ids
+from riskscore.io.pair_text import IntegerAndPairIds, integers_beside_pair_ids, is_long_pair_id
 from riskscore.io.schema import (
     HIDDEN_RE2,
     INT64_MAX,
     INT64_MIN,
     MAX_ID_LENGTH,
-    MAX_PAIR_ID_LENGTH,
-    PAIR_ID_SEPARATOR,
     SENTENCE_ID_RE2,
     has_hidden_character,
     is_null,
@@ -374,7 +372,7 @@ def _bad_text_ids(values: AnyArray, max_length: int = MAX_ID_LENGTH) -> dict[int
         np.asarray(pc.fill_null(pc.greater(pc.utf8_length(text), max_length), False))
     )
     if max_length == MAX_ID_LENGTH:  # the few long ones: a pair id's rule
-        long_rows = long_rows[[not _is_long_pair_id(values[i]) for i in long_rows.tolist()]]
+        long_rows = long_rows[[not is_long_pair_id(values[i]) for i in long_rows.tolist()]]
     hidden = np.asarray(pc.fill_null(pc.match_substring_regex(text, HIDDEN_RE2), False))
     # a joiner may be part of the name (riskscore.io.joiners): its few rows by that rule
     joiner = pc.fill_null(pc.match_substring_regex(text, f"[{JOINERS}]"), False)
@@ -395,19 +393,6 @@ def _bad_text_ids(values: AnyArray, max_length: int = MAX_ID_LENGTH) -> dict[int
     return found
 
 
-def _is_long_pair_id(value: str) -> bool:
-    """Whether ``value``, longer than :data:`MAX_ID_LENGTH`, is a pair id a room's split
-    makes (``room|account|account``, each part at most that long, the whole at most
-    :data:`MAX_PAIR_ID_LENGTH`): riskscore's own outputs hold them, and a room of 200
-    characters with accounts of 106 made scores and alerts files it could not read back."""
-    parts = value.split(PAIR_ID_SEPARATOR)
-    return (
-        len(value) <= MAX_PAIR_ID_LENGTH
-        and len(parts) >= 3
-        and all(0 < len(part) <= MAX_ID_LENGTH for part in parts)
-    )
-
-
 @lru_cache(maxsize=8)
 def _text_id_reasons(max_length: int) -> tuple[str, str, str]:
     """The reasons a text id is refused: too long, a hidden character, empty."""
@@ -425,7 +410,7 @@ def _text_id_reason(value: str, max_length: int) -> str | None:
     """Why one text id is refused (one of :func:`_text_id_reasons`), in Python: the rules
     :func:`_bad_text_ids` applies in Arrow, in the same order."""
     too_long, control, empty = _text_id_reasons(max_length)
-    if len(value) > max_length and not (max_length == MAX_ID_LENGTH and _is_long_pair_id(value)):
+    if len(value) > max_length and not (max_length == MAX_ID_LENGTH and is_long_pair_id(value)):
         return too_long
     if has_hidden_character(value):
         return control

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from riskscore.io.given_ids import INTEGER_TEXT, integer_text_columns
-from riskscore.io.raw import reported_name
+from riskscore.io.input_names import reported_name
 
 __all__ = [
     "json_dumps",

@@ -12,9 +12,15 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from riskscore.io.schema import PAIR_ID_SEPARATOR
+from riskscore.io.schema import MAX_ID_LENGTH, MAX_PAIR_ID_LENGTH, PAIR_ID_SEPARATOR
 
-__all__ = ["INTEGER_TEXT", "IntegerAndPairIds", "integers_beside_pair_ids", "is_pair_like"]
+__all__ = [
+    "INTEGER_TEXT",
+    "IntegerAndPairIds",
+    "integers_beside_pair_ids",
+    "is_long_pair_id",
+    "is_pair_like",
+]
 
 #: The decimal text of an integer, as ``str`` writes it: what an id held as decimal text
 #: is, and what no pair id (:func:`riskscore.io.groups.pair_conversation_id`) is.
@@ -66,3 +72,16 @@ def integers_beside_pair_ids(
         return None
     text = [v if k == "str" else str(int(v)) if k == "int" else "" for v, k in pairs]
     return np.asarray(text, dtype=object).reshape(-1)
+
+
+def is_long_pair_id(value: str) -> bool:
+    """Whether ``value``, longer than :data:`MAX_ID_LENGTH`, is a pair id a room's split
+    makes (``room|account|account``, each part at most that long, the whole at most
+    :data:`MAX_PAIR_ID_LENGTH`): riskscore's own outputs hold them, and a room of 200
+    characters with accounts of 106 made scores and alerts files it could not read back."""
+    parts = value.split(PAIR_ID_SEPARATOR)
+    return (
+        len(value) <= MAX_PAIR_ID_LENGTH
+        and len(parts) >= 3
+        and all(0 < len(part) <= MAX_ID_LENGTH for part in parts)
+    )

@@ -30,9 +30,10 @@ from riskscore.io.columnar import (
 )
 from riskscore.io.files import read_file
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
+from riskscore.io.input_names import quoted_name
 from riskscore.io.messages import MessageTable
 from riskscore.io.nested_fields import column_paths, field_paths
-from riskscore.io.raw import RawColumns, quoted_name
+from riskscore.io.raw import RawColumns
 from riskscore.io.schema import SCHEMA_COLUMNS
 from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S, FutureLimit
 from riskscore.io.validate import Errors, check_errors, validate_columns

@@ -39,11 +39,12 @@ from riskscore.io.ids import (
     one_id_problem,
     same_id_kind,
 )
+from riskscore.io.input_names import name_column, quoted_name
 from riskscore.io.messages import MessageTable, build_table
 from riskscore.io.one_value import Undecided
 from riskscore.io.pair_text import IntegerAndPairIds
 from riskscore.io.problems import Problems, event_at, one_event_refusal, raise_first, run_check
-from riskscore.io.raw import RawColumns, as_python_value, as_read, name_column, quoted_name
+from riskscore.io.raw import RawColumns, as_python_value, as_read
 from riskscore.io.room_reach import (
     MIXED_ROOM_SIZES,
     UNDERSTATED_ROOM,
@@ -419,7 +420,7 @@ def refuse_repeated_names(names: Collection[str], where: str = "") -> None:
 
     The one rule of every table riskscore reads: events (:func:`check_column_names`),
     labels and the account features file; ``where`` (a file, ending ``": "``) starts the
-    message. The name is quoted as a found name (:func:`~riskscore.io.raw.quoted_name`):
+    message. The name is quoted as a found name (:func:`~riskscore.io.input_names.quoted_name`):
     the first row of a file without a header is read as its names, and may be a message.
 
     Raises

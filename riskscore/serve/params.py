@@ -15,7 +15,8 @@ from riskscore._units import DAY_S
 from riskscore.exceptions import SchemaError
 from riskscore.io.content_names import is_content_column
 from riskscore.io.given_times import is_day, parse_time
-from riskscore.io.raw import NotShown, quoted_name, show, shown
+from riskscore.io.input_names import quoted_name
+from riskscore.io.raw import NotShown, show, shown
 from riskscore.io.schema import MAX_ID_LENGTH, is_sentence, sentence_id
 from riskscore.io.validate import content_refusal
 from riskscore.moderation.cases import check_period
