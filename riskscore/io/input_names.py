@@ -20,9 +20,7 @@ from riskscore.io.raw import (
 from riskscore.io.schema import is_sentence
 
 __all__ = [
-    "MAX_REPORTED_NAME_WORDS",
     "name_column",
-    "name_words",
     "quoted_name",
     "reported_as",
     "reported_name",
