@@ -3,6 +3,8 @@ outputs, and a conversation named by its room online and by its pair in batch.""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import riskscore as rs
@@ -42,3 +44,20 @@ def test_a_room_named_online_and_its_pair_named_in_batch_are_one_conversation() 
     online = RecordAccounts([26, 258, 26], ["a", "b", "x"], ["k", "c", "y"])
     assert online.named_as(batch) == ["26|a|k", 258, 26]  # other accounts under 26: kept
     assert batch.named_as(online) == [26, 258]
+
+
+def test_integer_ids_marked_as_text_survive_pandas(tmp_path: Path) -> None:
+    # pandas drops Arrow field metadata: 6 came back as the conversation "6", and a day's
+    # part saved by pandas was queued as other conversations than the whole file's.
+    pd = pytest.importorskip("pandas")
+    room = {"conversation_id": [9, 9, 9, 6, 6], "timestamp": [1767225600 + i for i in range(5)],
+            "sender_id": [1, 1, 1, 4, 5], "recipient_id": [2, 3, 2, 5, 4],
+            "channel": ["group", "group", "group", "direct", "direct"],
+            "room_size": [3, 3, 3, None, None]}  # fmt: skip
+    written = tmp_path / "events.parquet"
+    rs.write_messages(rs.read_messages(room), written)
+    frame = pd.read_parquet(written)
+    assert 6 in rs.read_messages(frame).to_pandas()["conversation_id"].tolist()
+    part = tmp_path / "part.parquet"
+    frame[frame["conversation_id"] == "6"].to_parquet(part)
+    assert rs.read_messages(part).to_pandas()["conversation_id"].tolist() == [6, 6]

@@ -16,8 +16,10 @@ from riskscore.exceptions import SchemaError
 from riskscore.io.id_marks import (
     INTEGER_TEXT_KEY,
     INTEGER_TEXT_MARK,
+    PANDAS_ATTRS_KEY,
     integer_text_columns,
     is_text_kind,
+    pandas_attrs,
 )
 from riskscore.io.ids import DecimalIds
 from riskscore.io.pair_text import INTEGER_TEXT, IntegerAndPairIds
@@ -63,7 +65,12 @@ def mark_integer_text(table: pa.Table, names: tuple[str, ...]) -> pa.Table:
         else field
         for field in table.schema
     ]
-    return table.cast(pa.schema(fields, metadata=table.schema.metadata))
+    # kept by pandas too, in its attributes (DataFrame.attrs), where it drops the fields'
+    metadata = {**(table.schema.metadata or {})}
+    marked = tuple(f.name for f in table.schema if f.name in names and is_text_kind(f.type))
+    if marked:
+        metadata[PANDAS_ATTRS_KEY] = pandas_attrs(table.schema.metadata, marked)
+    return table.cast(pa.schema(fields, metadata=metadata))
 
 
 def as_given(

@@ -30,6 +30,7 @@ from riskscore.io.columnar import (
 )
 from riskscore.io.files import read_file
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
+from riskscore.io.id_marks import pandas_marked
 from riskscore.io.input_names import quoted_name
 from riskscore.io.messages import MessageTable
 from riskscore.io.nested_fields import column_paths, field_paths
@@ -242,6 +243,9 @@ def _load_columns(source: object) -> dict[str, AnyArray]:
         keep = schema_names(columns, [*index, *nested])
         names = [*columns, *index]
         raw = pandas_to_numpy(frame.iloc[:, [columns.index(n) for n in keep]])
+        # integer ids a riskscore file held as marked text, read by pandas (its attrs)
+        attrs = getattr(frame, "attrs", None)
+        raw.integer_text = tuple(n for n in keep if n in pandas_marked(attrs or {}))
     elif isinstance(source, Mapping):
         names = [str(k) for k in source]
         nested = [p for k, v in source.items() for p in column_paths(str(k), v)]
