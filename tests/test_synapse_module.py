@@ -12,12 +12,10 @@ from pathlib import Path
 import pytest
 from synapse_helpers import (
     _POLICY,
-    _base,
     _module,
     _read_jsonl,
     _Room,
     _run,
-    _StandInApi,
 )
 
 import riskscore as rs
@@ -213,10 +211,7 @@ def test_module_drops_and_counts_when_the_queue_is_full(tmp_path: Path) -> None:
 
 
 def test_module_counts_events_the_scorer_refuses(tmp_path: Path) -> None:
-    ages = tmp_path / "ages.csv"
-    ages.write_text("user_id,age\n@adult:x,34\n@kid:x,12\n")
-    raw = _base(tmp_path, ages={"csv": str(ages)})
-    module = RiskscoreModule(RiskscoreModule.parse_config(raw), _StandInApi())  # type: ignore[arg-type]
+    module, _ = _module(tmp_path)
     room = _Room("!r:x")
     room.member("@adult:x", "join")
     room.member("@kid:x", "join")

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from synapse_helpers import _base, _Event, _module, _Room, _run, _StandInApi
+from synapse_helpers import _Event, _module, _Room, _run
 from test_synapse_review18 import T0, _at, _remote_dm
 
 from riskscore.integrations._synapse_log import FIRST_LOGGED, EventWarnings
@@ -68,10 +68,7 @@ def _flooded(caplog: pytest.LogCaptureFixture, module: RiskscoreModule) -> list[
 def test_events_the_scorer_refuses_cannot_flood_the_log(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    ages = tmp_path / "ages.csv"
-    ages.write_text("user_id,age\n@adult:x,34\n@kid:x,12\n")
-    raw = _base(tmp_path, ages={"csv": str(ages)})
-    module = RiskscoreModule(RiskscoreModule.parse_config(raw), _StandInApi())  # type: ignore[arg-type]
+    module, _ = _module(tmp_path)
     room = _Room("!r:x")
     room.member("@adult:x", "join")
     room.member("@kid:x", "join")

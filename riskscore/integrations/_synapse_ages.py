@@ -311,13 +311,12 @@ class _SqliteLookup:
     """
 
     def __init__(self, path: Path, table: str) -> None:
-        self._where = (str(path), table)
-        self._path = path
+        self._path, self._table = path, table
         self._file = _file_key(path)
         self._conn, self._sql = self._open()
 
     def _open(self) -> tuple[sqlite3.Connection, str]:
-        path, table = self._path, self._where[1]
+        path, table = self._path, self._table
         conn = sqlite.connect(path, read_only=True, check_same_thread=False)
         try:
             # quoted: a table may be named like an SQL keyword ("order"), which the
@@ -373,7 +372,7 @@ class _SqliteLookup:
     def _rows(self, conn: sqlite3.Connection, sql: str, user_id: str) -> list[Any]:
         """The user's rows (at most two), refused when there are two."""
         rows = conn.execute(sql, (user_id,)).fetchall()
-        path, table = self._where
+        path, table = str(self._path), self._table
         if len(rows) > 1:
             named = "" if rows[0][0] is None else f" (rows {rows[0][0]} and {rows[1][0]})"
             raise SynapseConfigError(
@@ -386,7 +385,7 @@ class _SqliteLookup:
     def __call__(self, user_id: str) -> Profile | None:
         self._follow_replacement()
         rows = self._rows(self._conn, self._sql, user_id)
-        path, table = self._where
+        path, table = str(self._path), self._table
         if not rows:
             return None
         rowid, age, tz, zone = rows[0]

@@ -13,9 +13,11 @@ from typing import Final
 from riskscore.io.schema import CONTENT_COLUMNS, CONTENT_NAMED, SCHEMA_COLUMNS, plain_name
 
 __all__ = [
+    "CAMEL_CASE",
     "CONTENT_SUBSTRINGS",
     "MAX_CACHED_NAME_CHARS",
     "NAME_CACHE_SIZE",
+    "NOT_WORDS",
     "content_words",
     "is_content_column",
 ]
@@ -86,15 +88,19 @@ NAME_CACHE_SIZE: Final = 4096
 MAX_CACHED_NAME_CHARS: Final = 256
 
 
+#: Where camelCase words start: at a capital after a small letter, and at the last capital
+#: of an acronym before a small letter ("SMSBody" is "SMS Body").
+CAMEL_CASE: Final = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+#: What separates the words of a name: anything but letters (digits and ``_`` too).
+NOT_WORDS: Final = re.compile(r"[\W\d_]+")
+
+
 def _words_of(name: str) -> str | None:
     """:func:`content_words` of a name, read."""
     if name.strip() in SCHEMA_COLUMNS:
         return None
-    folded = plain_name(name)
-    # camelCase words start at a capital after a small letter, and at the last capital of
-    # an acronym before a small letter ("SMSBody" is "SMS Body")
-    spaced = re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", folded).casefold()
-    words = [w for w in re.split(r"[\W\d_]+", spaced) if w]
+    spaced = CAMEL_CASE.sub(" ", plain_name(name)).casefold()
+    words = [w for w in NOT_WORDS.split(spaced) if w]
     if len(words) >= 2 and words[-1] in _ID_WORDS:
         return None
     found = next((w for w in words if w in _CONTENT_WORDS), None)

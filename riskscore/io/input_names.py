@@ -5,10 +5,10 @@ stream``, ``riskscore serve`` and Spark."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from typing import Final
 
+from riskscore.io.content_names import CAMEL_CASE, NOT_WORDS
 from riskscore.io.raw import (
     MAX_IGNORED_NAME_CHARS,
     MAX_IGNORED_NAMES,
@@ -85,8 +85,6 @@ def reported_name(name: str) -> bool:
 #: ``recipient_tz_offset_min`` has 4; ``dont_tell_your_mum_meet_me_behind_the_school``,
 #: a message written as one name, was listed and kept in checkpoints.
 MAX_REPORTED_NAME_WORDS: Final = 5
-_CAMEL_CASE: Final = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-_NOT_WORDS: Final = re.compile(r"[\W\d_]+")
 
 
 def name_words(name: str) -> int:
@@ -98,7 +96,7 @@ def name_words(name: str) -> int:
     >>> name_words("recipient_tz_offset_min"), name_words("wearGoingToMeetTonightOk")
     (4, 6)
     """
-    return sum(1 for word in _NOT_WORDS.split(_CAMEL_CASE.sub(" ", name)) if word)
+    return sum(1 for word in NOT_WORDS.split(CAMEL_CASE.sub(" ", name)) if word)
 
 
 def reported_as(name: str, kept: Collection[str]) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import mmap
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
@@ -15,8 +16,9 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore._jit_cache import jit_cache_on_disk
+from riskscore.io.schema import MAX_JSON_LINE_LENGTH
 
-__all__ = ["BLOCK_BYTES", "has_long_exponent", "more_names_than", "scan_lines"]
+__all__ = ["has_long_exponent", "line_blocks", "more_names_than", "scan_lines"]
 
 #: Bytes of a JSON lines file scanned at a time.
 BLOCK_BYTES: Final = 1 << 24
@@ -133,15 +135,33 @@ def more_names_than(path: Path, most: int) -> bool:
     every line without it: 5 names of their own a line made a 4.5 MB file take 12 GB."""
     slots = np.zeros(max(_NAME_SLOTS, 2 * most), dtype=np.uint64)
     seen = 0
+    for chunk in line_blocks(path, MAX_JSON_LINE_LENGTH):
+        if chunk is None:  # a line too long for Arrow too: the line reader names it
+            return True
+        seen = _count_new_names(np.frombuffer(chunk, dtype=np.uint8), slots, seen, most)
+        if seen > most:
+            return True
+    return False
+
+
+def line_blocks(path: Path, max_line: int | None = None) -> Iterator[bytes | None]:
+    """The bytes of the file at ``path`` in blocks of about :data:`BLOCK_BYTES` that end
+    at a line break (the last perhaps at the end of the file), none empty; None, and no
+    more, at a line longer than ``max_line`` bytes (None: no limit)."""
     carry = b""
     with path.open("rb") as fh:
         while True:
             block = fh.read(BLOCK_BYTES)
             data = carry + block
-            cut = len(data) if not block else data.rfind(b"\n") + 1  # whole lines
+            cut = len(data) if not block else data.rfind(b"\n") + 1
+            if block and cut == 0:  # no line ends in a block: one long line
+                if max_line is not None and len(data) > max_line:
+                    yield None
+                    return
+                carry = data
+                continue
             chunk, carry = data[:cut], data[cut:]
-            seen = _count_new_names(np.frombuffer(chunk, dtype=np.uint8), slots, seen, most)
-            if seen > most:
-                return True
+            if chunk:
+                yield chunk
             if not block:
-                return False
+                return

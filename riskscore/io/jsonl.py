@@ -22,7 +22,7 @@ from riskscore.io.column_names import misspelt_column
 from riskscore.io.columnar import ID_COLUMNS, arrow_to_raw, as_1d, schema_names, unread_names
 from riskscore.io.json_lines import unique_fields
 from riskscore.io.json_nesting import json_depth
-from riskscore.io.json_scans import BLOCK_BYTES, has_long_exponent, more_names_than, scan_lines
+from riskscore.io.json_scans import has_long_exponent, line_blocks, more_names_than, scan_lines
 from riskscore.io.nested_fields import field_paths, holds_time, value_paths
 from riskscore.io.raw import RawColumns
 from riskscore.io.schema import MAX_JSON_DEPTH, MAX_JSON_FIELD_NAMES, MAX_JSON_LINE_LENGTH
@@ -357,38 +357,25 @@ def _clean_line_numbers(path: Path) -> IntArray | None:
     which names each problem. The file is scanned in blocks of whole lines."""
     numbers: list[IntArray] = []
     first = 1  # the file line of the block's first line
-    carry = b""
-    with path.open("rb") as fh:
-        while True:
-            block = fh.read(BLOCK_BYTES)
-            data = carry + block
-            cut = len(data) if not block else data.rfind(b"\n") + 1
-            if block and cut == 0:  # no line ends in a block: one long line
-                if len(data) > MAX_JSON_LINE_LENGTH:
-                    return None
-                carry = data
-                continue
-            chunk, carry = data[:cut], data[cut:]
-            if not chunk:
-                break
-            buf = np.frombuffer(chunk, dtype=np.uint8)
-            if buf.max() >= 0x80:  # ASCII is UTF-8: only other text needs decoding
-                try:
-                    chunk.decode("utf-8")
-                except UnicodeDecodeError:
-                    return None
-            has_object = np.empty(len(buf) + 1, dtype=np.bool_)
-            n = scan_lines(buf, MAX_JSON_LINE_LENGTH, MAX_JSON_DEPTH, has_object)
-            if n < 0:
+    for chunk in line_blocks(path, MAX_JSON_LINE_LENGTH):
+        if chunk is None:  # a line too long
+            return None
+        buf = np.frombuffer(chunk, dtype=np.uint8)
+        if buf.max() >= 0x80:  # ASCII is UTF-8: only other text needs decoding
+            try:
+                chunk.decode("utf-8")
+            except UnicodeDecodeError:
                 return None
-            if not has_object[:n].all():
-                lines = chunk.split(b"\n")
-                if not all(is_blank_line(lines[i]) for i in np.flatnonzero(~has_object[:n])):
-                    return None  # not an object: the line by line reader names it
-            numbers.append(first + np.flatnonzero(has_object[:n]))
-            first += n
-            if not block:
-                break
+        has_object = np.empty(len(buf) + 1, dtype=np.bool_)
+        n = scan_lines(buf, MAX_JSON_LINE_LENGTH, MAX_JSON_DEPTH, has_object)
+        if n < 0:
+            return None
+        if not has_object[:n].all():
+            lines = chunk.split(b"\n")
+            if not all(is_blank_line(lines[i]) for i in np.flatnonzero(~has_object[:n])):
+                return None  # not an object: the line by line reader names it
+        numbers.append(first + np.flatnonzero(has_object[:n]))
+        first += n
     return np.concatenate(numbers) if numbers else np.empty(0, dtype=np.int64)
 
 

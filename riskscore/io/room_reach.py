@@ -31,6 +31,7 @@ import numpy.typing as npt
 
 from riskscore.exceptions import SchemaError
 from riskscore.io.coding import factorize
+from riskscore.io.ids import integer_id_problem, text_id_problem
 from riskscore.io.problems import event_at
 
 __all__ = [
@@ -192,8 +193,12 @@ class RoomReach:
 
 
 def _is_id(value: object) -> bool:
-    """Whether ``value`` is an id as a checkpoint holds one (text or an integer)."""
-    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
+    """Whether ``value`` is an id as a checkpoint holds one, by the rule of the events' id
+    columns (:func:`~riskscore.io.ids.integer_id_problem`,
+    :func:`~riskscore.io.ids.text_id_problem`)."""
+    if type(value) is int:
+        return integer_id_problem(value) is None
+    return type(value) is str and text_id_problem(value) is None
 
 
 def understated_rooms(cols: dict[str, AnyArray], considered: BoolArray) -> BoolArray:

@@ -333,9 +333,11 @@ def parquet_file(path: Path) -> Iterator[pq.ParquetFile]:
     until the file is closed); a file with a row group too large once decompressed is
     refused before anything is read (:func:`check_row_groups`)."""
     with arrow_file(path) as source:
-        with pq.ParquetFile(source, pre_buffer=False) as probe:
-            coded = _text_schema_columns(probe.schema_arrow)
-        with pq.ParquetFile(source, pre_buffer=False, read_dictionary=coded) as parquet:
+        with pq.ParquetFile(source, pre_buffer=False) as probe:  # the footer, parsed once
+            metadata, coded = probe.metadata, _text_schema_columns(probe.schema_arrow)
+        with pq.ParquetFile(
+            source, pre_buffer=False, read_dictionary=coded, metadata=metadata
+        ) as parquet:
             check_row_groups(parquet, path)
             yield parquet
 
