@@ -40,7 +40,7 @@ def exported(
 ) -> tuple[dict[str, Any], Path]:
     out = tmp_path_factory.mktemp("export")
     with ReviewQueue(month.queue_path) as q:
-        result = export_all(q, out, key=KEY, platform="synthetic platform")
+        result = export_all(q, out, key=KEY, platform="synthetic platform", min_cell=0)
     return result, out
 
 

@@ -36,7 +36,9 @@ def written(tmp_path: Path) -> dict[str, Path]:
     f = ExportFilter(start=T0, end=T0 + 7 * 86_400)
     with ReviewQueue(path) as q:
         items = q.items()
-    tables = quantitative_template(items, decided_cases(items, f), export_filter=f, service="demo")
+    tables = quantitative_template(
+        items, decided_cases(items, f), export_filter=f, service="demo", min_cell=0
+    )
     return write_templates(
         tables, tmp_path / "out", policy=AlertPolicy.default(), service="demo", export_filter=f
     )
@@ -49,7 +51,7 @@ def test_precision_matches_the_transparency_report(tmp_path: Path) -> None:
         items = q.items()
         report = transparency_report(q, period, key=KEY, min_cell=0)  # exact: arithmetic
     f = ExportFilter(start=period[0], end=period[1])
-    tables = quantitative_template(items, decided_cases(items, f), export_filter=f)
+    tables = quantitative_template(items, decided_cases(items, f), export_filter=f, min_cell=0)
     automated = report.data["automated_detection"]
     assert tables.precision == automated["precision"] == 0.8  # 4 of 5 decided alerts
     assert tables.precision_ci95 is not None
@@ -118,7 +120,7 @@ def test_decision_filter(tmp_path: Path) -> None:
     f = ExportFilter(outcomes=("actioned",))
     with ReviewQueue(path) as q:
         items = q.items()
-    tables = quantitative_template(items, decided_cases(items, f), export_filter=f)
+    tables = quantitative_template(items, decided_cases(items, f), export_filter=f, min_cell=0)
     header, rows = tables.tables["05_own_initiative_illegal.csv"]
     own = header.index("Number of measures taken at the provider's own initiative")
     assert rows[-1][own] == 0
@@ -167,7 +169,7 @@ def test_actions_on_notices_are_counted_in_the_period_of_the_decision(tmp_path: 
     got = {}
     for name, f in (("first", first), ("second", second)):
         cases = decided_cases(items, f)
-        tables = quantitative_template(items, cases, export_filter=f).tables
+        tables = quantitative_template(items, cases, export_filter=f, min_cell=0).tables
         got[name] = _actions(tables)
         restricting = [c for c in cases if c.outcome in ("actioned", "escalated")]
         counted = got[name]
@@ -203,7 +205,9 @@ def test_reporting_period_is_written_as_it_was_given(
     f = ExportFilter(start=start, end=end)
     with ReviewQueue(path) as q:
         items = q.items()
-    tables = quantitative_template(items, decided_cases(items, f), export_filter=f).tables
+    tables = quantitative_template(
+        items, decided_cases(items, f), export_filter=f, min_cell=0
+    ).tables
     for _, rows in tables.values():
         assert {row[1] for row in rows} == {written}
 
@@ -221,7 +225,7 @@ def test_precision_is_over_every_decided_alert_whatever_the_decision_filter(
     f = ExportFilter(start=T0, end=T0 + 7 * 86_400, outcomes=outcomes)
     with ReviewQueue(path) as q:
         items = q.items()
-    tables = quantitative_template(items, decided_cases(items, f), export_filter=f)
+    tables = quantitative_template(items, decided_cases(items, f), export_filter=f, min_cell=0)
     assert tables.precision == 0.8  # 4 of the 5 decided alerts, as without the filter
     header, rows = tables.tables["08_automated_means.csv"]
     [row] = [dict(zip(header, r, strict=True)) for r in rows if r[3].endswith("Precision")]

@@ -1,4 +1,4 @@
-"""The ``--policy FILE`` option shared by ``score``, ``stream`` and ``evaluate``."""
+"""The ``--policy FILE`` option shared by ``score``, ``stream``, ``evaluate`` and ``export``."""
 
 from __future__ import annotations
 

@@ -7,8 +7,10 @@ from typing import Any
 
 from riskscore._words import number_text, plural
 from riskscore.cli._env_names import add_key_env_option
+from riskscore.cli._min_cell_option import add_min_cell_option
 from riskscore.cli._paths import check_out_dir, output_path, path_argument
 from riskscore.cli._platform_option import add_platform_option, platform_of
+from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._time import parse_end, parse_epoch
 from riskscore.io.given_times import TIME_RANGE
 from riskscore.keys import check_pseudonym_key, key_from_environment, key_source
@@ -72,6 +74,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     add_platform_option(parser, "platform or service name")
     add_key_env_option(parser)
+    add_policy_option(parser)
+    add_min_cell_option(parser)
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
@@ -84,6 +88,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         outcomes=tuple(args.decision) if args.decision else None,
         bands=tuple(args.band) if args.band else None,
     )
+    policy = load_policy(args.policy)
     with ReviewQueue(args.db, create=False) as queue:
         check_pseudonym_key(key, synthetic=queue.simulated, source=key_source(args.key_env))
         return export_all(
@@ -92,6 +97,8 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
             key=key,
             export_filter=export_filter,
             platform=args.platform,
+            policy=policy,
+            min_cell=args.min_cell,
         )
 
 
@@ -117,6 +124,12 @@ def render(result: dict[str, Any]) -> None:
     precision = result["precision"]
     print(
         "precision of automated detection from decisions: "
-        + ("n/a" if precision is None else f"{100 * precision:.1f}%")
+        + (
+            "withheld (disclosure control: small counts; --min-cell)"
+            if "precision" in result["withheld"]
+            else "n/a"
+            if precision is None
+            else f"{100 * precision:.1f}%"
+        )
     )
     print(f"files: {number_text(len(result['files']))}")

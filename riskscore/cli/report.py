@@ -13,6 +13,7 @@ from riskscore._units import HOUR_S
 from riskscore._words import duration_text, number_text
 from riskscore.cli._env_names import add_key_env_option
 from riskscore.cli._future_option import add_max_future_s_option
+from riskscore.cli._min_cell_option import add_min_cell_option
 from riskscore.cli._paths import (
     bundle_dir,
     check_not_in_bundle,
@@ -28,7 +29,6 @@ from riskscore.cli._time import (
     seed,
     share,
     synthetic_conversations,
-    whole_number,
 )
 from riskscore.io import read_messages
 from riskscore.io.files import check_not_inputs, check_regular_file
@@ -40,7 +40,7 @@ from riskscore.keys import check_pseudonym_key, key_from_environment, key_source
 from riskscore.model import default_model_dir, load_model
 from riskscore.model.drift import check_has_reference, period_drift
 from riskscore.moderation.cases import check_period
-from riskscore.moderation.disclosure import DEFAULT_MIN_CELL, SUPPRESSED
+from riskscore.moderation.disclosure import SUPPRESSED
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.moderation.report_notes import (
     cut_period_text,
@@ -120,14 +120,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="the production bundle (a directory, or `default`): reference of the drift "
         "section, and the scorer of a --synthetic-month (default: the shipped one)",
     )
-    parser.add_argument(
-        "--min-cell",
-        type=whole_number(0),
-        default=DEFAULT_MIN_CELL,
-        help="disclosure control: withhold counts from 1 to N-1, and further figures so that "
-        "none can be worked out from the totals (0 or 1: exact figures, for a regulator "
-        f"under confidentiality). default: {DEFAULT_MIN_CELL}",
-    )
+    add_min_cell_option(parser)
     parser.add_argument(
         "--published",
         type=path_argument,

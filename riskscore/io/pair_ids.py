@@ -10,7 +10,12 @@ from collections.abc import Container
 from riskscore.io.given_ids import INTEGER_TEXT
 from riskscore.io.schema import PAIR_ID_SEPARATOR
 
-__all__ = ["conversation_aliases", "pair_conversation_id", "room_of_pair_id"]
+__all__ = [
+    "conversation_aliases",
+    "conversation_key",
+    "pair_conversation_id",
+    "room_of_pair_id",
+]
 
 
 def pair_conversation_id(room_id: object, a: object, b: object) -> str:
@@ -83,3 +88,18 @@ def conversation_aliases(conversation_id: object, a: object, b: object) -> tuple
         if room is not None:
             return (room, int(room)) if INTEGER_TEXT.fullmatch(room) else (room,)
     return (pair_conversation_id(conversation_id, a, b),)
+
+
+def conversation_key(conversation_id: object, a: object, b: object) -> str:
+    """One key for the conversation of accounts ``a`` and ``b`` under every id it carries in
+    its life (:func:`conversation_aliases`): its pair id. What counts of distinct
+    conversations count, so that a room of two and the pair it became are one.
+
+    Examples
+    --------
+    >>> conversation_key("club", "adult", "kid"), conversation_key("club|adult|kid", "kid", "adult")
+    ('club|adult|kid', 'club|adult|kid')
+    """
+    if isinstance(conversation_id, str) and _room_text(conversation_id, a, b) is not None:
+        return conversation_id
+    return pair_conversation_id(conversation_id, a, b)

@@ -208,12 +208,13 @@ def new_id(field: str, value: Any) -> str:
 def alert_row(
     alert: Alert, channel: str | Channel | None, at: int | None, *, latest: Horizon | None = None
 ) -> dict[str, Any]:
-    """The ``items`` row of an alert raised at ``at`` (default its timestamp, else now), on
-    ``channel`` (default the most private channel the alert's conversation reached); an
-    alert raised after ``latest`` is refused (:func:`_check_not_ahead`)."""
+    """The ``items`` row of an alert raised at ``at`` (default its timestamp, else the time
+    of its conversation's latest event, else now), on ``channel`` (default the most private
+    channel the alert's conversation reached); an alert raised after ``latest`` is refused
+    (:func:`_check_not_ahead`). A batch alert carries no timestamp: dated by its latest
+    event, an alert on last month's events scored today is a late arrival of last month
+    (``received_in_period``), not an alert dated today."""
     when, name = (at, "at") if at is not None else (alert.timestamp, "timestamp")
-    if when is None:
-        when = int(time.time())
     channel = _channel(alert.max_channel if channel is None else channel)
     conv = new_id("conversation_id", alert.conversation_id)  # named by it below
     what = f"alert on conversation {shown_id(alert.conversation_id)}"
@@ -235,6 +236,8 @@ def alert_row(
         )
     age = stored_age(alert.child_age, f"{what}: child age")
     first, last = _event_times(alert, what)
+    if when is None:
+        when, name = (last, "last_event_at") if last is not None else (int(time.time()), "at")
     when = _item_time(when, name, what)
     _check_not_ahead(when, latest, what, alert=True)
     return {

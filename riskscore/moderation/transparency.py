@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from riskscore.io.pair_ids import conversation_key
 from riskscore.io.raw import as_python_value
 from riskscore.io.schema import CHANNEL_NAMES
 from riskscore.io.staging import staged_outputs
@@ -443,7 +444,9 @@ def _cases(
                 {
                     "case": pseudonymise(group[0].adult_id, key),
                     "children": len(children),
-                    "conversations": len({json.dumps(i.conversation_id) for i in group}),
+                    "conversations": len(
+                        {conversation_key(i.conversation_id, i.adult_id, i.child_id) for i in group}
+                    ),
                 }
             )
     listed.sort(key=lambda c: (-int(c["children"]), str(c["case"])))

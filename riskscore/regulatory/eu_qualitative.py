@@ -21,7 +21,11 @@ QUALITATIVE_INDICATORS = (
 
 
 def qualitative_fields(
-    policy: AlertPolicy, precision: float | None, ci: tuple[float, float] | None
+    policy: AlertPolicy,
+    precision: float | None,
+    ci: tuple[float, float] | None,
+    *,
+    withheld: bool = False,
 ) -> dict[str, str]:
     """Draft text of the qualitative template's fields on automated means.
 
@@ -31,6 +35,8 @@ def qualitative_fields(
         The alert policy in use (its thresholds per age band are quoted).
     precision, ci : float or None, (float, float) or None
         Measured precision from decisions and its Wilson 95% interval.
+    withheld : bool
+        Disclosure control withholds the precision (small counts of outcomes).
 
     Returns
     -------
@@ -42,7 +48,9 @@ def qualitative_fields(
         for b in policy.all_bands
     )
     measured = (
-        "no decided alerts in the period"
+        "withheld by statistical disclosure control (small counts of outcomes)"
+        if withheld
+        else "no decided alerts in the period"
         if precision is None or ci is None
         else f"{100 * precision:.1f}% (Wilson 95% interval {100 * ci[0]:.1f}-{100 * ci[1]:.1f}%)"
     )

@@ -32,12 +32,15 @@ from typing import Any
 import numpy as np
 
 from riskscore.io.arrow import write_csv_rows
+from riskscore.io.pair_ids import conversation_key
 from riskscore.moderation import QueueItem
+from riskscore.moderation.disclosure import DEFAULT_MIN_CELL, check_min_cell
 from riskscore.moderation.transparency import wilson_interval
 from riskscore.policy import AlertPolicy
 from riskscore.regulatory._cases import RESTRICTING, DecidedCase, ExportFilter
 from riskscore.regulatory._period import period_text
 from riskscore.regulatory.dsa import StatementSettings
+from riskscore.regulatory.eu_automated_means import PLATFORM, automated_means_rows, small_counts
 from riskscore.regulatory.eu_qualitative import qualitative_draft, qualitative_fields
 
 __all__ = [
@@ -47,7 +50,6 @@ __all__ = [
     "write_templates",
 ]
 
-PLATFORM = "left to the platform: riskscore does not know this figure"
 CATEGORY_ROWS = (
     "TOTAL",
     "STATEMENT_CATEGORY_PROTECTION_OF_MINORS",
@@ -110,14 +112,18 @@ class TemplateTables:
     tables : dict of str to (tuple of str, list of list)
         File name -> (column names, rows).
     precision : float or None
-        Measured precision of automated detection ((actioned + escalated) / decided alerts).
+        Measured precision of automated detection ((actioned + escalated) / decided alerts);
+        None when no alert was decided or when disclosure control withholds it.
     precision_ci95 : tuple of float or None
         Its Wilson 95% interval.
+    withheld : tuple of str
+        The figures disclosure control withholds (``"precision"``, ``"notices_decided"``).
     """
 
     tables: dict[str, tuple[tuple[str, ...], list[list[Any]]]]
     precision: float | None
     precision_ci95: tuple[float, float] | None
+    withheld: tuple[str, ...] = ()
 
 
 def quantitative_template(
@@ -128,6 +134,7 @@ def quantitative_template(
     service: str = "",
     settings: StatementSettings | None = None,
     simulated_items: frozenset[int] = frozenset(),
+    min_cell: int = DEFAULT_MIN_CELL,
 ) -> TemplateTables:
     """Fill the quantitative template's child-safety rows for one period.
 
@@ -153,11 +160,17 @@ def quantitative_template(
         Items whose decision time was set by a simulation
         (:meth:`riskscore.ReviewQueue.simulated_items`): the median time to take action
         then says how many of its decisions are simulated.
+    min_cell : int
+        Disclosure control, as the transparency report's: the precision and the notices
+        decided are withheld (``[c]``) when, with the report's totals, they would give back
+        a count from 1 to ``min_cell - 1`` (:mod:`riskscore.regulatory._template_disclosure`);
+        0 or 1 withholds nothing.
 
     Returns
     -------
     TemplateTables
     """
+    min_cell = check_min_cell(min_cell)
     s = settings or StatementSettings()
     f = export_filter
     lead = [service, period_text(f, items)]
@@ -173,18 +186,22 @@ def quantitative_template(
     # Precision is a figure of the automated means: over every alert received in the period
     # (in the bands kept) and decided by its end, whatever outcomes the decision filter
     # keeps (counted over the escalated ones only it would be 100% by construction).
-    decided = [
-        i
-        for i in items
-        if i.kind == "alert"
-        and f.in_period(i.received_time)
-        and f.keeps(i)
-        and status[i.item_id] != "open"
-    ]
+    alerts = [i for i in items if i.kind == "alert" and f.in_period(i.received_time) and f.keeps(i)]
+    decided = [i for i in alerts if status[i.item_id] != "open"]
     confirmed = sum(status[i.item_id] in RESTRICTING for i in decided)
     precision = None if not decided else round(confirmed / len(decided), 4)
     ci = wilson_interval(confirmed, len(decided))
     notices_decided = sum(status[i.item_id] != "open" for i in notices)
+    # With the report's alerts raised and its outcome counts, the numerator and denominator
+    # give back every outcome of these alerts; the notices decided give back those open.
+    withheld = tuple(
+        name
+        for name, population, outcomes in (
+            ("precision", alerts, ("open", "dismissed", *RESTRICTING)),
+            ("notices_decided", notices, ("open",)),
+        )
+        if small_counts((status[i.item_id] for i in population), min_cell, names=outcomes)
+    )
     long_header = ("Service", "Reporting period", *_LONG_COLUMNS)
     # section 7 (complaints, out-of-court disputes, suspensions) and section 9 (human
     # resources): not in the queue, left for the platform
@@ -201,18 +218,23 @@ def quantitative_template(
         "07_appeals_and_recidivism.csv": (long_header, appeals),
         "08_automated_means.csv": (
             long_header,
-            _automated_means_rows(
+            automated_means_rows(
                 lead,
                 len(own),
                 notices_decided,
                 (confirmed, len(decided)),
                 ci,
                 filtered=f.outcomes is not None,
+                withheld=withheld,
+                min_cell=min_cell,
+                simulated_note=_simulated_note(decided, simulated_items),
             ),
         ),
         "09_human_resources.csv": (long_header, people),
     }
-    return TemplateTables(_marked_filtered(tables, f), precision, ci)
+    if "precision" in withheld:
+        precision, ci = None, None
+    return TemplateTables(_marked_filtered(tables, f), precision, ci, withheld)
 
 
 def _marked_filtered(tables: dict[str, _Table], f: ExportFilter) -> dict[str, _Table]:
@@ -260,7 +282,7 @@ def _notices_table(
     values = [
         len(notices),
         sum(i.child_id in s.trusted_flaggers for i in notices),
-        len({repr(i.conversation_id) for i in notices}),
+        len({conversation_key(i.conversation_id, i.adult_id, i.child_id) for i in notices}),
         median,
         ground.count("DECISION_GROUND_ILLEGAL_CONTENT"),
         ground.count("DECISION_GROUND_INCOMPATIBLE_CONTENT"),
@@ -343,75 +365,6 @@ def _own_initiative_tables(
     return tables
 
 
-def _automated_means_rows(
-    lead: list[Any],
-    n_own: int,
-    notices_decided: int,
-    confirmed_of_decided: tuple[int, int],
-    ci: tuple[float, float] | None,
-    *,
-    filtered: bool = False,
-) -> list[list[Any]]:
-    """Section 8: automated means and indicators of accuracy (precision from the decided
-    alerts, of which ``confirmed_of_decided[0]`` were actioned or escalated; ``filtered``:
-    the export keeps some outcomes only, which the precision's note says it ignores)."""
-    confirmed, decided = confirmed_of_decided
-    precision: Any = "" if not decided else round(confirmed / decided, 4)
-    precision_note = "no decided alerts in the period"
-    if ci is not None:
-        precision_note = (
-            f"(actioned + escalated) / decided alerts = {confirmed}/{decided}; "
-            f"Wilson 95% interval {ci[0]:.4f}-{ci[1]:.4f}"
-        )
-    if filtered:
-        precision_note += (
-            "; over every alert received in the period and decided, whatever the decisions "
-            "the export keeps"
-        )
-    own, nam = "Own-initiative", "NAM Total"
-    rows: list[tuple[str, str, Any, str]] = [
-        (
-            "Number of measures solely taken by automated means",
-            own,
-            0,
-            "riskscore alerts never decide: a moderator decides every case",
-        ),
-        (
-            "Number of measures not taken by automated means",
-            own,
-            n_own,
-            "restricting decisions by a moderator on alerts from automated detection",
-        ),
-        ("Accuracy of the automated means - Precision", own, precision, precision_note),
-        (
-            "Accuracy of the automated means - Accuracy",
-            own,
-            "",
-            "not measurable from decisions alone (needs labelled data): " + PLATFORM,
-        ),
-        (
-            "Accuracy of the automated means - Recall",
-            own,
-            "",
-            "missed cases are not seen by the queue (needs labelled data): " + PLATFORM,
-        ),
-        (
-            "Number of notices solely processed by automated means",
-            nam,
-            0,
-            "every notice is reviewed by a moderator",
-        ),
-        (
-            "Number of notices not processed by automated means",
-            nam,
-            notices_decided,
-            "notices decided by a moderator",
-        ),
-    ]
-    section = "Use of automated means for content moderation"
-    return [[*lead, section, *row] for row in rows]
-
-
 def _simulated_note(items: Sequence[QueueItem], simulated: frozenset[int]) -> str:
     n = sum(i.item_id in simulated for i in items)
     if not n:
@@ -465,7 +418,12 @@ def write_templates(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
-    fields = qualitative_fields(policy, tables.precision, tables.precision_ci95)
+    fields = qualitative_fields(
+        policy,
+        tables.precision,
+        tables.precision_ci95,
+        withheld="precision" in tables.withheld,
+    )
     period = period_text(export_filter, items)
     qualitative = [[service, period, name, text] for name, text in fields.items()]
     all_tables = {

@@ -49,7 +49,10 @@ STATUS = "DRAFT — not submitted"
 
 
 def cybertipline_drafts(
-    cases: Iterable[DecidedCase], *, platform: str = ""
+    cases: Iterable[DecidedCase],
+    *,
+    platform: str = "",
+    simulated_items: frozenset[int] = frozenset(),
 ) -> list[dict[str, Any]]:
     """One CyberTipline report draft per escalated case.
 
@@ -59,6 +62,10 @@ def cybertipline_drafts(
         Decided cases; only ``escalated`` ones get a draft.
     platform : str
         The platform's name (``incidentSummary.platform``, ``espService``).
+    simulated_items : frozenset of int, optional
+        Items whose decision time was set by a simulation
+        (:meth:`riskscore.ReviewQueue.simulated_items`): a draft of such a case says so in
+        its ``simulated`` field, so that the file alone cannot pass for a real case.
 
     Returns
     -------
@@ -88,7 +95,7 @@ def cybertipline_drafts(
     """
     escalated = [c for c in cases if c.outcome == "escalated"]
     _check_identifiers(escalated)
-    return [_draft(c, platform) for c in escalated]
+    return [_draft(c, platform, simulated_items) for c in escalated]
 
 
 def _check_identifiers(cases: list[DecidedCase]) -> None:
@@ -126,7 +133,7 @@ def _channels_text(channels: set[str]) -> str:
     return f"Most private channel each alerted conversation reached: {worded}."
 
 
-def _draft(case: DecidedCase, platform: str) -> dict[str, Any]:
+def _draft(case: DecidedCase, platform: str, simulated: frozenset[int]) -> dict[str, Any]:
     urgent = case.tier >= 2
     best = case.strongest
     children = case.children
@@ -136,8 +143,10 @@ def _draft(case: DecidedCase, platform: str) -> dict[str, Any]:
         "platform": platform or None,
         "incidentDateTime": iso_utc(case.first_seen),
         "incidentDateTimeDescription": (
-            "time the first automated alert or user report on this account was recorded; the "
-            "conduct may have begun earlier"
+            "time the first automated alert or user report of this decision's case is dated "
+            "(an alert by its conversation's latest event when scored in batch); items on this "
+            "account decided before are not in this draft, and the conduct may have begun "
+            "earlier"
         ),
     }
     if urgent:
@@ -185,9 +194,21 @@ def _draft(case: DecidedCase, platform: str) -> dict[str, Any]:
         ],
     }
     age = case.youngest_age
+    n_simulated = sum(i.item_id in simulated for i in case.items)
     return {
         "draft": True,
         "status": STATUS,
+        **(
+            {
+                "simulated": (
+                    f"SIMULATED: {n_simulated} of the case's {len(case.items)} queue items were "
+                    "decided in simulation mode (times set by a simulation, not real "
+                    "decisions); never submit this draft"
+                )
+            }
+            if n_simulated
+            else {}
+        ),
         "notice": (
             "Prepared by riskscore from interaction metadata for a person to complete, check and "
             "submit to the NCMEC CyberTipline; riskscore never submits. It holds no message "
