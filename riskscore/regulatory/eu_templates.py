@@ -163,7 +163,7 @@ def quantitative_template(
     min_cell : int
         Disclosure control, as the transparency report's: the precision and the notices
         decided are withheld (``[c]``) when, with the report's totals, they would give back
-        a count from 1 to ``min_cell - 1`` (:mod:`riskscore.regulatory._template_disclosure`);
+        a count from 1 to ``min_cell - 1`` (:mod:`riskscore.regulatory.eu_automated_means`);
         0 or 1 withholds nothing.
 
     Returns
