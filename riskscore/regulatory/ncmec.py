@@ -156,6 +156,9 @@ def _draft(case: DecidedCase, platform: str, simulated: frozenset[int]) -> dict[
         )
     reasons = "; ".join(case.indicators) or "none recorded"
     declared = _reported_age(case)
+    by_child: dict[str, list[QueueItem]] = {}  # one pass: a case of thousands of children
+    for item in case.items:
+        by_child.setdefault(repr(item.child_id), []).append(item)
     report = {
         "incidentSummary": summary,
         "internetDetails": [
@@ -188,7 +191,7 @@ def _draft(case: DecidedCase, platform: str, simulated: frozenset[int]) -> dict[
                 "espService": platform or None,
                 "screenName": None,
                 "priorCTReports": [],
-                "additionalInfo": _victim_age(case, child),
+                "additionalInfo": _victim_age(by_child[repr(child)]),
             }
             for child in children
         ],
@@ -285,12 +288,12 @@ def _reported_age(case: DecidedCase) -> float | None:
     return account_age((i.last_event_at, i.updated_at, i.item_id, i.adult_age) for i in case.items)
 
 
-def _victim_age(case: DecidedCase, child: Any) -> str:
-    """What a draft says of a child's age: the band of the child's youngest declared age
-    under 18 among the case's items (a child alerted at 12 and again at 13 is reported
-    under 13, the age of the earliest conduct reported), else of the child's strongest
-    item; any other band the child's items recorded is named after it."""
-    mine = [i for i in case.items if repr(i.child_id) == repr(child)]
+def _victim_age(mine: list[QueueItem]) -> str:
+    """What a draft says of a child's age from the case's items about that child
+    (``mine``): the band of the child's youngest declared age under 18 (a child alerted at
+    12 and again at 13 is reported under 13, the age of the earliest conduct reported), else
+    of the child's strongest item; any other band the child's items recorded is named after
+    it."""
     age = youngest_child_age(mine)
     if math.isnan(age):
         band = max(mine, key=lambda i: (i.tier, i.risk)).age_band
