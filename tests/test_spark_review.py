@@ -136,3 +136,16 @@ def test_large_var_types_score_as_the_default(spark: SparkSession) -> None:
     with runtime_conf(spark, {"spark.sql.execution.arrow.useLargeVarTypes": "true"}):
         large = rs_spark.score_events(frame, model, partitions=2).toArrow()
     np.testing.assert_array_equal(large.sort_by("conversation_id")["risk"], plain["risk"])
+
+
+def test_a_streaming_frame_is_refused_with_what_to_do(spark: SparkSession, tmp_path: Path) -> None:
+    """Was: Spark's AnalysisException ("Queries with streaming sources must be executed
+    with writeStream.start()") from the first job."""
+    table = pa.Table.from_pylist([{**r, "conversation_id": 1} for r in _pair("1", T, "a", "m")])
+    pq.write_table(table, tmp_path / "events.parquet")
+    stream = spark.readStream.schema(spark.read.parquet(str(tmp_path)).schema).parquet(
+        str(tmp_path)
+    )
+    for run in (rs_spark.account_features, lambda f: rs_spark.score_events(f, rs.load_model())):
+        with pytest.raises(rs.SchemaError, match=r"streaming DataFrame .*writeStream.foreachBatch"):
+            run(stream)

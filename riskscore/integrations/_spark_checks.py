@@ -62,6 +62,8 @@ def events_to_read(
     ValueError
         ``block_events`` is not an int from 1 to :data:`MAX_BLOCK_EVENTS`, or
         ``partitions`` (when given) not one from 1 to :data:`MAX_PARTITIONS`.
+    SchemaError
+        ``events`` is a streaming DataFrame.
     """
     # counts checked before anything of the events is read: a JVM error otherwise
     block_events = check_whole("block_events", block_events, 1, MAX_BLOCK_EVENTS)
@@ -72,6 +74,14 @@ def events_to_read(
             f"events must be a pyspark.sql.DataFrame, got {type(events).__module__}."
             f"{type(events).__qualname__}: spark.createDataFrame(...) makes one, or score a "
             "table on one machine (riskscore.read_messages)"
+        )
+    if events.isStreaming:  # else Spark's AnalysisException from the first job
+        raise SchemaError(
+            "events is a streaming DataFrame (spark.readStream), which score_events and "
+            "account_features do not take: they read every event before they return. Score "
+            "each micro-batch with writeStream.foreachBatch(lambda batch, _: ...) (each "
+            "batch alone: a conversation's earlier events in other batches are not seen), "
+            "or read the events with spark.read"
         )
     check_columns(events)
     ev, conv_text, acc_text = normalize_ids(events)

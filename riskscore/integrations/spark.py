@@ -162,7 +162,9 @@ def account_features(
     Parameters
     ----------
     events : pyspark.sql.DataFrame
-        Schema v1 events. Rows are validated as :func:`riskscore.read_messages` does.
+        Schema v1 events. Rows are validated as :func:`riskscore.read_messages` does. A
+        streaming DataFrame is refused (a :class:`~riskscore.SchemaError`): score each
+        micro-batch with ``writeStream.foreachBatch``.
     partitions : int, optional
         Partitions of the repartition by account (and by conversation, when ids hold
         the separator); by default ``spark.sql.shuffle.partitions``. An int from 1 to
@@ -222,7 +224,9 @@ def score_events(
     ----------
     events : pyspark.sql.DataFrame
         Schema v1 events (see :func:`riskscore.read_messages`); ids must be
-        integers or strings. Rows are validated on the executors exactly as on
+        integers or strings; not a streaming DataFrame (a
+        :class:`~riskscore.SchemaError`: score each micro-batch with
+        ``writeStream.foreachBatch``). Rows are validated on the executors exactly as on
         one machine: a row that breaks the schema raises, on the driver, the
         :class:`~riskscore.SchemaError` of :func:`riskscore.read_messages` (the same
         message: the first bad row of the input, its column and value, the bad rows
