@@ -153,7 +153,8 @@ def account_features(
 
     Input that :func:`riskscore.read_messages` refuses (a row that breaks the schema,
     two conversations under one id) raises its :class:`~riskscore.SchemaError`, the
-    same message, before this function returns: the events are read in a job that runs
+    same message (but for what it says to do with other bad rows: Spark has no
+    quarantine), before this function returns: the events are read in a job that runs
     here, and their part rows stay cached for the session (released when this raises).
     Ids that hold :data:`~riskscore.io.groups.PAIR_ID_SEPARATOR` (one job looks, over
     the text ids) can give two conversations one id: only then are the events read as
@@ -230,7 +231,8 @@ def score_events(
         one machine: a row that breaks the schema raises, on the driver, the
         :class:`~riskscore.SchemaError` of :func:`riskscore.read_messages` (the same
         message: the first bad row of the input, its column and value, the bad rows
-        counted), not Spark's error around a task's. Each event is
+        counted; of these, it says Spark has no quarantine, and to filter them out), not
+        Spark's error around a task's. Each event is
         read and validated once, in a job that runs before this function returns
         (with the check of pair ids, see ``max_room_members``); the per-conversation
         states, the per-account parts made of them and the merged tallies stay cached
