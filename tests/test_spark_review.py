@@ -6,6 +6,7 @@ Each test names what it was; the single machine's answer is the reference.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -149,3 +150,27 @@ def test_a_streaming_frame_is_refused_with_what_to_do(spark: SparkSession, tmp_p
     for run in (rs_spark.account_features, lambda f: rs_spark.score_events(f, rs.load_model())):
         with pytest.raises(rs.SchemaError, match=r"streaming DataFrame .*writeStream.foreachBatch"):
             run(stream)
+
+
+def test_an_event_at_a_decimal_second_s_end_is_one_event_to_account_features(
+    spark: SparkSession,
+) -> None:
+    """Was: the check of which events to read whole floored decimal times as doubles, so
+    1767225600.9999999999 fell in the next second, the rows of one message to three
+    accounts of a room of three (the sender makes four) were two events of 2 and 1 rows,
+    and account_features took them, read apart, where read_messages refuses them."""
+    rows = [
+        {"conversation_id": "club", "timestamp": Decimal(time), "sender_id": "coach",
+         "recipient_id": kid, "sender_age": 35.0, "recipient_age": 13.0, "channel": "group",
+         "room_size": 3}
+        for time, kid in (("1767225600.9999999999", "kid1"), ("1767225600.9999999999", "kid2"),
+                          ("1767225600.0000000000", "kid3"))
+    ]  # fmt: skip
+    table = pa.Table.from_pylist(rows)  # timestamp: decimal128(20, 10)
+    with pytest.raises(rs.SchemaError) as alone:
+        rs.read_messages(table)
+    # the first two rows in one partition, the third in another
+    frame = spark.createDataFrame(table.slice(0, 2)).union(spark.createDataFrame(table.slice(2)))
+    with pytest.raises(rs.SchemaError) as info:
+        rs_spark.account_features(frame, partitions=1).collect()
+    assert str(info.value) == str(alone.value)

@@ -136,11 +136,16 @@ def _event_key(events: DataFrame) -> list[Column]:
     times to the second and reads text times with their offsets, and folds a channel's or
     an event type's case and spaces, so the channel, the event type and a time not given
     as a number or an instant are left out (two events of a sender in one second count as
-    one: that can only send more blocks the slow, exact way)."""
+    one: that can only send more blocks the slow, exact way). A decimal time is floored as
+    the decimal it is (:func:`riskscore.io.decimals.decimal_numbers`): as a double,
+    ``1767225600.9999999999`` is 1767225601.0, a second after its own (and so is a
+    timestamp's ``.999999`` past 2242)."""
     key = [sf.col("conversation_id"), sf.col("sender_id")]
     time = events.schema["timestamp"].dataType
-    if isinstance(time, (st.NumericType, st.TimestampType)):
-        key.append(sf.floor(sf.col("timestamp").cast("double")))
+    if isinstance(time, st.NumericType):  # floor of an integer, a float or a decimal: exact
+        key.append(sf.floor(sf.col("timestamp")))
+    elif isinstance(time, st.TimestampType):  # floored, in integers (not by a double)
+        key.append(sf.unix_seconds(sf.col("timestamp")))
     return key
 
 
