@@ -174,3 +174,20 @@ def test_an_event_at_a_decimal_second_s_end_is_one_event_to_account_features(
     with pytest.raises(rs.SchemaError) as info:
         rs_spark.account_features(frame, partitions=1).collect()
     assert str(info.value) == str(alone.value)
+
+
+def test_events_without_a_conversation_are_refused_as_in_memory(spark: SparkSession) -> None:
+    """Was: no events, or broadcasts only, gave an empty scores DataFrame, where
+    extract_features (and so model.score) raises that there is nothing to featurize."""
+    broadcasts = pa.Table.from_pylist(
+        [{"conversation_id": "hall", "timestamp": T, "sender_id": "host",
+          "recipient_id": f"guest{k}", "channel": "group", "room_size": 50} for k in range(3)]
+    )  # fmt: skip
+    model = rs.load_model()
+    for table in (broadcasts, broadcasts.slice(0, 0)):
+        with pytest.raises(rs.SchemaError) as alone:
+            rs.extract_features(table)
+        frame = spark.createDataFrame(broadcasts).limit(table.num_rows)
+        with pytest.raises(rs.SchemaError) as info:
+            rs_spark.score_events(frame, model, partitions=1)
+        assert str(info.value) == str(alone.value)

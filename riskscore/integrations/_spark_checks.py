@@ -13,6 +13,7 @@ from typing import Final
 
 from riskscore._checks import check_whole
 from riskscore.exceptions import SchemaError
+from riskscore.features.batch import no_conversations_error
 from riskscore.integrations._spark_columns import ERROR, ROW
 from riskscore.integrations._spark_errors import raised
 from riskscore.integrations._spark_frames import (
@@ -32,6 +33,7 @@ from riskscore.io.groups import PAIR_ID_SEPARATOR, check_max_room_members, split
 from riskscore.io.timestamps import FutureLimit
 
 __all__ = [
+    "check_some_conversations",
     "checked_fold",
     "checked_parts",
     "events_to_read",
@@ -187,6 +189,21 @@ def checked_fold(ev: DataFrame, read: TallySpec, n_parts: int) -> tuple[Folded, 
         folded.unpersist()  # nothing returned reads them
         raise
     return folded, pairs
+
+
+def check_some_conversations(
+    ev: DataFrame, folded: Folded, pairs: PairIds, max_room_members: int
+) -> None:
+    """Raise what :func:`riskscore.extract_features` raises on ``ev`` when stage 1 gave no
+    conversation (``pairs`` counts its state rows): no events, or broadcasts only (one
+    more job, which counts them, on failure only); the rows stage 1 cached are released
+    then."""
+    if pairs.conversations:
+        return
+    folded.unpersist()  # nothing returned reads them
+    # every row was read without error, and none is in a conversation: each one a
+    # broadcast, set aside (the only rows read_messages sets aside when it raises)
+    raise no_conversations_error(ev.count(), max_room_members)
 
 
 def _pair_id_error(events: DataFrame, pair_id: str) -> SchemaError:

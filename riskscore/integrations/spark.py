@@ -55,6 +55,7 @@ from riskscore._checks import check_whole
 from riskscore.exceptions import SchemaError
 from riskscore.features import ACCOUNT_SLOTS
 from riskscore.integrations._spark_checks import (
+    check_some_conversations,
     checked_fold,
     checked_parts,
     events_to_read,
@@ -307,6 +308,7 @@ def score_events(
         events, partitions, block_events, max_room_members, now, max_future_s
     )
     folded, pairs = checked_fold(ev, read, n_parts)
+    check_some_conversations(ev, folded, pairs, read.max_room_members)
     # group rooms give text pair ids: then every id is text
     conv_text = read.string_conversation_ids or pairs.any
     rows = scoring_rows(folded.states, tallies_of(folded.part_rows, read, n_parts), n_parts)
