@@ -26,7 +26,7 @@ from riskscore.integrations._spark_frames import (
     st,
     text_ids,
 )
-from riskscore.integrations._spark_read import read_errors
+from riskscore.integrations._spark_read import numbered, read_errors
 from riskscore.integrations._spark_stages import Folded, PairIds, fold, parts_of, refusals
 from riskscore.integrations._spark_tallies import TallySpec
 from riskscore.io.groups import PAIR_ID_SEPARATOR, check_max_room_members, split_pair_id_error
@@ -87,7 +87,7 @@ def events_to_read(
         )
     check_columns(events)
     ev, conv_text, acc_text = normalize_ids(events)
-    ev = ev.withColumn(ROW, sf.monotonically_increasing_id())
+    ev = numbered(events, ev, ROW)
     n_parts = partitions_of(ev, partitions)
     future = FutureLimit.at(now, max_future_s)  # one reference time for every block
     read = TallySpec(

@@ -109,7 +109,11 @@ def read_events(spark: SparkSession, path: Paths) -> DataFrame:
     Returns
     -------
     pyspark.sql.DataFrame
-        The events as stored; :func:`score_events` checks them.
+        The events as stored; :func:`score_events` checks them. Given to it as returned,
+        their input order (of events tied on timestamp, and of the first bad row named) is
+        that of their files by path, then of the rows within each file, as
+        ``pyarrow.parquet.read_table`` reads a directory; a DataFrame made from it
+        (filtered, say) is in the order Spark reads it (``docs/spark.md``, "Ties").
 
     Raises
     ------
