@@ -22,6 +22,8 @@ from conformance_helpers import MODEL, POLICY, out_of_core_module
 from conformance_streams import Event
 
 import riskscore as rs
+from riskscore.integrations._spark_errors import SPARK_HINT
+from riskscore.io.problems import QUARANTINE_HINT
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -115,7 +117,9 @@ def spark_refusals(
 def _unplaced(message: str) -> str:
     """``message`` without the place it names (``, event 7`` online, ``, row 0`` in a
     table): online refuses the event that completes a clash, batch the whole input, and
-    the two number their input each in its own way."""
+    the two number their input each in its own way. Spark's hint on the other bad rows
+    (it has no quarantine) is read as the one it stands for."""
+    message = message.replace(SPARK_HINT, QUARANTINE_HINT)
     return re.sub(r"^(column '\w+'), (?:event|row) \d+:", r"\1:", message)
 
 

@@ -18,7 +18,9 @@ from typing import Final
 
 from pyspark.sql import SparkSession
 
+from riskscore.integrations._spark_errors import SPARK_HINT
 from riskscore.integrations.spark import local_session
+from riskscore.io.problems import QUARANTINE_HINT
 
 JAVA_MISSING: Final = (
     "the Spark tests need a Java 17+ runtime, and none was found (no `java` on PATH and no "
@@ -76,3 +78,9 @@ def runtime_conf(session: SparkSession, conf: Mapping[str, str]) -> Iterator[Spa
                 session.conf.unset(key)
             else:
                 session.conf.set(key, value)
+
+
+def as_on_spark(error: BaseException) -> str:
+    """The message of ``error``, raised on one machine, as Spark raises it: the same but
+    for its hint on the other bad rows (Spark has no ``errors='quarantine'``)."""
+    return str(error).replace(QUARANTINE_HINT, SPARK_HINT)

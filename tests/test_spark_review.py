@@ -6,6 +6,7 @@ Each test names what it was; the single machine's answer is the reference.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import SparkSession
-from spark_helpers import runtime_conf
+from spark_helpers import as_on_spark, runtime_conf
 
 import riskscore as rs
 import riskscore.integrations.spark as rs_spark
@@ -82,7 +83,7 @@ def test_a_room_understated_below_the_second_is_refused_by_account_features(
     frame = spark.createDataFrame(table).repartition(6)
     with pytest.raises(rs.SchemaError) as info:
         rs_spark.account_features(frame, partitions=2).collect()
-    assert str(info.value).split(": ", 1)[1] == str(alone.value).split(": ", 1)[1]
+    assert str(info.value).split(": ", 1)[1] == as_on_spark(alone.value).split(": ", 1)[1]
 
 
 def test_text_that_is_no_room_size_is_the_readers_refusal(spark: SparkSession) -> None:
@@ -94,7 +95,7 @@ def test_text_that_is_no_room_size_is_the_readers_refusal(spark: SparkSession) -
         rs.read_messages(table)
     with pytest.raises(rs.SchemaError) as info:
         rs_spark.account_features(spark.createDataFrame(table), partitions=1).collect()
-    assert str(info.value) == str(alone.value)
+    assert str(info.value) == as_on_spark(alone.value)
 
 
 def test_nanosecond_parquet_times_get_an_error_that_says_what_to_do(
@@ -136,3 +137,99 @@ def test_large_var_types_score_as_the_default(spark: SparkSession) -> None:
     with runtime_conf(spark, {"spark.sql.execution.arrow.useLargeVarTypes": "true"}):
         large = rs_spark.score_events(frame, model, partitions=2).toArrow()
     np.testing.assert_array_equal(large.sort_by("conversation_id")["risk"], plain["risk"])
+
+
+def test_a_streaming_frame_is_refused_with_what_to_do(spark: SparkSession, tmp_path: Path) -> None:
+    """Was: Spark's AnalysisException ("Queries with streaming sources must be executed
+    with writeStream.start()") from the first job."""
+    table = pa.Table.from_pylist([{**r, "conversation_id": 1} for r in _pair("1", T, "a", "m")])
+    pq.write_table(table, tmp_path / "events.parquet")
+    stream = spark.readStream.schema(spark.read.parquet(str(tmp_path)).schema).parquet(
+        str(tmp_path)
+    )
+    for run in (rs_spark.account_features, lambda f: rs_spark.score_events(f, rs.load_model())):
+        with pytest.raises(rs.SchemaError, match=r"streaming DataFrame .*writeStream.foreachBatch"):
+            run(stream)
+
+
+def test_an_event_at_a_decimal_second_s_end_is_one_event_to_account_features(
+    spark: SparkSession,
+) -> None:
+    """Was: the check of which events to read whole floored decimal times as doubles, so
+    1767225600.9999999999 fell in the next second, the rows of one message to three
+    accounts of a room of three (the sender makes four) were two events of 2 and 1 rows,
+    and account_features took them, read apart, where read_messages refuses them."""
+    rows = [
+        {"conversation_id": "club", "timestamp": Decimal(time), "sender_id": "coach",
+         "recipient_id": kid, "sender_age": 35.0, "recipient_age": 13.0, "channel": "group",
+         "room_size": 3}
+        for time, kid in (("1767225600.9999999999", "kid1"), ("1767225600.9999999999", "kid2"),
+                          ("1767225600.0000000000", "kid3"))
+    ]  # fmt: skip
+    table = pa.Table.from_pylist(rows)  # timestamp: decimal128(20, 10)
+    with pytest.raises(rs.SchemaError) as alone:
+        rs.read_messages(table)
+    # the first two rows in one partition, the third in another
+    frame = spark.createDataFrame(table.slice(0, 2)).union(spark.createDataFrame(table.slice(2)))
+    with pytest.raises(rs.SchemaError) as info:
+        rs_spark.account_features(frame, partitions=1).collect()
+    assert str(info.value) == str(alone.value)
+
+
+def test_events_without_a_conversation_are_refused_as_in_memory(spark: SparkSession) -> None:
+    """Was: no events, or broadcasts only, gave an empty scores DataFrame, where
+    extract_features (and so model.score) raises that there is nothing to featurize."""
+    broadcasts = pa.Table.from_pylist(
+        [{"conversation_id": "hall", "timestamp": T, "sender_id": "host",
+          "recipient_id": f"guest{k}", "channel": "group", "room_size": 50} for k in range(3)]
+    )  # fmt: skip
+    model = rs.load_model()
+    for table in (broadcasts, broadcasts.slice(0, 0)):
+        with pytest.raises(rs.SchemaError) as alone:
+            rs.extract_features(table)
+        frame = spark.createDataFrame(broadcasts).limit(table.num_rows)
+        with pytest.raises(rs.SchemaError) as info:
+            rs_spark.score_events(frame, model, partitions=1)
+        assert str(info.value) == str(alone.value)
+
+
+def test_ties_across_files_keep_the_files_order_as_on_one_machine(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """Was: read_events' events were numbered in the order Spark packs files (largest
+    first), so an adult's and a child's messages of one second, split over part-0 and
+    part-1, were taken in the other order than pyarrow reads the directory (risk 0.072 for
+    0.105), and a bad row of part-1 was named before part-0's."""
+    adult, child = _pair("c", T, "adult", "kid")[:2]
+    first = [{**adult, "conversation_id": "c"}]  # the small file, first by name
+    later = [{**child, "timestamp": T, "conversation_id": "c"}] + [
+        {**row, "timestamp": row["timestamp"] + 60 * k, "conversation_id": "c"}
+        for k in range(1, 6)
+        for row in _pair("c", T, "adult", "kid")
+    ]
+    root = tmp_path / "events"
+    root.mkdir()
+    for name, rows in (("part-0.parquet", first), ("part-1.parquet", later)):
+        pq.write_table(pa.Table.from_pylist(rows), root / name)
+    model = rs.load_model()
+    alone = model.score(rs.read_messages(pq.read_table(root)))
+    events = rs_spark.read_events(spark, str(root))
+    scored = rs_spark.score_events(events, model, partitions=1).toArrow()
+    assert scored["risk"].to_pylist() == pytest.approx(alone.risk.tolist(), abs=1e-9)
+    # the first bad row in the files' order: part-0's row 0 (fax), not part-1's (pigeon)
+    for name, rows, channel in (
+        ("part-0.parquet", first, "fax"),
+        ("part-1.parquet", later, "pigeon"),
+    ):
+        pq.write_table(
+            pa.Table.from_pylist([{**rows[0], "channel": channel}, *rows[1:]]), root / name
+        )
+    with pytest.raises(rs.SchemaError) as bad_alone:
+        rs.read_messages(pq.read_table(root))
+    with pytest.raises(rs.SchemaError) as bad:
+        rs_spark.account_features(rs_spark.read_events(spark, str(root)), partitions=1)
+    assert (
+        (bad.value.row, bad.value.value)
+        == (bad_alone.value.row, bad_alone.value.value)
+        == (0, "fax")
+    )

@@ -27,10 +27,33 @@ __all__ = [
     "extract_account_features",
     "extract_features",
     "given_account_features",
+    "no_conversations_error",
     "read_room_limit",
 ]
 
 FloatArray = npt.NDArray[np.float64]
+
+
+def no_conversations_error(n_broadcast: int, max_room_members: int | None) -> SchemaError:
+    """The error of :func:`extract_features` on events that leave no conversation: none at
+    all, or ``n_broadcast`` rows that are all broadcasts, set aside (``max_room_members``
+    the limit they were read with; None when not known).
+
+    Examples
+    --------
+    >>> print(no_conversations_error(0, 20))
+    no events to featurize: the message table is empty
+    >>> print(no_conversations_error(1, 20))
+    no events to featurize: its one row is a broadcast (a room of more than 20 accounts), set aside
+    """
+    return SchemaError(
+        "no events to featurize: "
+        + (
+            broadcast_only_problem(n_broadcast, max_room_members)
+            if n_broadcast
+            else "the message table is empty"
+        )
+    )
 
 
 def read_room_limit(events: object, max_room_members: int) -> int | None:
@@ -169,15 +192,8 @@ def extract_features(
     )
     msgs = read_messages(messages)
     if msgs.n_conversations == 0:
-        raise SchemaError(
-            "no events to featurize: "
-            + (
-                broadcast_only_problem(
-                    msgs.groups.n_broadcast, read_room_limit(messages, DEFAULT_MAX_ROOM_MEMBERS)
-                )
-                if msgs.groups.n_broadcast
-                else "the message table is empty"
-            )
+        raise no_conversations_error(
+            msgs.groups.n_broadcast, read_room_limit(messages, DEFAULT_MAX_ROOM_MEMBERS)
         )
     if account_features is None:
         return _features(msgs, account_tallies(msgs), *pair_facts_by_conversation(msgs))

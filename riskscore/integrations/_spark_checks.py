@@ -13,6 +13,7 @@ from typing import Final
 
 from riskscore._checks import check_whole
 from riskscore.exceptions import SchemaError
+from riskscore.features.batch import no_conversations_error
 from riskscore.integrations._spark_columns import ERROR, ROW
 from riskscore.integrations._spark_errors import raised
 from riskscore.integrations._spark_frames import (
@@ -25,13 +26,14 @@ from riskscore.integrations._spark_frames import (
     st,
     text_ids,
 )
-from riskscore.integrations._spark_read import read_errors
+from riskscore.integrations._spark_read import numbered, read_errors
 from riskscore.integrations._spark_stages import Folded, PairIds, fold, parts_of, refusals
 from riskscore.integrations._spark_tallies import TallySpec
 from riskscore.io.groups import PAIR_ID_SEPARATOR, check_max_room_members, split_pair_id_error
 from riskscore.io.timestamps import FutureLimit
 
 __all__ = [
+    "check_some_conversations",
     "checked_fold",
     "checked_parts",
     "events_to_read",
@@ -62,6 +64,8 @@ def events_to_read(
     ValueError
         ``block_events`` is not an int from 1 to :data:`MAX_BLOCK_EVENTS`, or
         ``partitions`` (when given) not one from 1 to :data:`MAX_PARTITIONS`.
+    SchemaError
+        ``events`` is a streaming DataFrame.
     """
     # counts checked before anything of the events is read: a JVM error otherwise
     block_events = check_whole("block_events", block_events, 1, MAX_BLOCK_EVENTS)
@@ -73,9 +77,17 @@ def events_to_read(
             f"{type(events).__qualname__}: spark.createDataFrame(...) makes one, or score a "
             "table on one machine (riskscore.read_messages)"
         )
+    if events.isStreaming:  # else Spark's AnalysisException from the first job
+        raise SchemaError(
+            "events is a streaming DataFrame (spark.readStream), which score_events and "
+            "account_features do not take: they read every event before they return. Score "
+            "each micro-batch with writeStream.foreachBatch(lambda batch, _: ...) (each "
+            "batch alone: a conversation's earlier events in other batches are not seen), "
+            "or read the events with spark.read"
+        )
     check_columns(events)
     ev, conv_text, acc_text = normalize_ids(events)
-    ev = ev.withColumn(ROW, sf.monotonically_increasing_id())
+    ev = numbered(events, ev, ROW)
     n_parts = partitions_of(ev, partitions)
     future = FutureLimit.at(now, max_future_s)  # one reference time for every block
     read = TallySpec(
@@ -126,11 +138,16 @@ def _event_key(events: DataFrame) -> list[Column]:
     times to the second and reads text times with their offsets, and folds a channel's or
     an event type's case and spaces, so the channel, the event type and a time not given
     as a number or an instant are left out (two events of a sender in one second count as
-    one: that can only send more blocks the slow, exact way)."""
+    one: that can only send more blocks the slow, exact way). A decimal time is floored as
+    the decimal it is (:func:`riskscore.io.decimals.decimal_numbers`): as a double,
+    ``1767225600.9999999999`` is 1767225601.0, a second after its own (and so is a
+    timestamp's ``.999999`` past 2242)."""
     key = [sf.col("conversation_id"), sf.col("sender_id")]
     time = events.schema["timestamp"].dataType
-    if isinstance(time, (st.NumericType, st.TimestampType)):
-        key.append(sf.floor(sf.col("timestamp").cast("double")))
+    if isinstance(time, st.NumericType):  # floor of an integer, a float or a decimal: exact
+        key.append(sf.floor(sf.col("timestamp")))
+    elif isinstance(time, st.TimestampType):  # floored, in integers (not by a double)
+        key.append(sf.unix_seconds(sf.col("timestamp")))
     return key
 
 
@@ -172,6 +189,21 @@ def checked_fold(ev: DataFrame, read: TallySpec, n_parts: int) -> tuple[Folded, 
         folded.unpersist()  # nothing returned reads them
         raise
     return folded, pairs
+
+
+def check_some_conversations(
+    ev: DataFrame, folded: Folded, pairs: PairIds, max_room_members: int
+) -> None:
+    """Raise what :func:`riskscore.extract_features` raises on ``ev`` when stage 1 gave no
+    conversation (``pairs`` counts its state rows): no events, or broadcasts only (one
+    more job, which counts them, on failure only); the rows stage 1 cached are released
+    then."""
+    if pairs.conversations:
+        return
+    folded.unpersist()  # nothing returned reads them
+    # every row was read without error, and none is in a conversation: each one a
+    # broadcast, set aside (the only rows read_messages sets aside when it raises)
+    raise no_conversations_error(ev.count(), max_room_members)
 
 
 def _pair_id_error(events: DataFrame, pair_id: str) -> SchemaError:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Final
 
 from riskscore import exceptions
 from riskscore.exceptions import RiskscoreError, SchemaError
@@ -25,6 +25,13 @@ from riskscore.io.problems import bad_row_count, renumbered
 from riskscore.io.raw import NotShown, as_python_value
 
 __all__ = ["error_json", "error_payload", "raised"]
+
+#: What a Spark user can do with the bad rows an error counts (in place of
+#: :data:`~riskscore.io.problems.QUARANTINE_HINT`: Spark has no ``errors='quarantine'``).
+SPARK_HINT: Final = (
+    "Spark has no errors='quarantine': filter them out of the events DataFrame before "
+    "scoring it (docs/spark.md)"
+)
 
 
 def _encoded(value: object) -> list[Any]:
@@ -77,8 +84,9 @@ def raised(payloads: Iterable[str], position: Callable[[int], int] | None = None
     Errors that name a row (the validator's, each the first bad row of its block) come
     first, as the validator runs before any other check: the one of the least row,
     renumbered by ``position`` (a row as the task named it, to its 0-based position in
-    the input; the same when None) and counting the bad rows of every block. Otherwise
-    the least message, so that a job raises the same error whichever task ran first.
+    the input; the same when None) and counting the bad rows of every block, with
+    :data:`SPARK_HINT` for them. Otherwise the least message, so that a job raises the
+    same error whichever task ran first.
     """
     errors = [_restored(json.loads(text)) for text in payloads]
     located = [e for e in errors if isinstance(e, SchemaError) and e.row is not None]
@@ -90,4 +98,5 @@ def raised(payloads: Iterable[str], position: Callable[[int], int] | None = None
         first,
         row=row if position is None else position(row),
         bad_rows=sum(bad_row_count(e) for e in located),
+        hint=SPARK_HINT,
     )

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import re
+import weakref
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -42,7 +43,14 @@ from riskscore.io.input_names import quoted_name
 from riskscore.io.raw import show, shown
 from riskscore.io.schema import ID_COLUMNS, SCHEMA_COLUMNS
 
-__all__ = ["Paths", "parquet_events", "read_errors", "spark_paths"]
+__all__ = ["Paths", "numbered", "parquet_events", "read_errors", "spark_paths"]
+
+#: The DataFrames :func:`parquet_events` returned, by identity: their input order is that
+#: of their files, then of the rows within a file (:func:`numbered`).
+_READ: Final[weakref.WeakSet[DataFrame]] = weakref.WeakSet()
+#: Columns of the numbering by file: its path (as Spark's ``_metadata.file_path`` gives
+#: it) and the first number of its rows.
+_FILE, _FIRST = "_rs_file", "_rs_file_first"
 
 #: Files named in the error about files that would not be read.
 MAX_NAMED_FILES: Final = 3
@@ -155,7 +163,33 @@ def parquet_events(spark: SparkSession, paths: list[str]) -> DataFrame:
         )
     _check_partition_ids(events, read)
     _check_partition_values(spark, read)
+    _READ.add(events)
     return events
+
+
+def numbered(events: DataFrame, ev: DataFrame, name: str) -> DataFrame:
+    """``ev`` (``events``, its columns normalized) with each row's input order in the
+    long column ``name``: the order of :func:`riskscore.read_messages` on the files read
+    one after the other, as pyarrow reads a directory, when ``events`` is a DataFrame
+    :func:`parquet_events` returned (files by path, compared as text once decoded; rows
+    within a file in their order; one job, over the files' metadata only, lists the
+    files that hold rows); else the order Spark reads the rows in
+    (``monotonically_increasing_id``: partition by partition, and Spark packs files into
+    partitions largest first)."""
+    if events not in _READ:
+        return ev.withColumn(name, sf.monotonically_increasing_id())
+    path = sf.col("_metadata.file_path")
+    files = sorted((row[0] for row in ev.select(path).distinct().collect()), key=unquote)
+    shift = 63 - max(len(files), 1).bit_length()  # file rank high, row within file low
+    firsts = ev.sparkSession.createDataFrame(
+        [(file, rank << shift) for rank, file in enumerate(files)],
+        st.StructType(
+            [st.StructField(_FILE, st.StringType()), st.StructField(_FIRST, st.LongType())]
+        ),
+    )
+    ev = ev.withColumn(name, sf.col("_metadata.row_index")).withColumn(_FILE, path)
+    ev = ev.join(sf.broadcast(firsts), _FILE)  # a few rows, sent to every task: no shuffle
+    return ev.withColumn(name, sf.col(_FIRST) + sf.col(name)).drop(_FILE, _FIRST)
 
 
 def _partitions(file: str) -> list[tuple[str, str]]:

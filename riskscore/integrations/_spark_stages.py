@@ -92,10 +92,12 @@ def tallies_of(part_rows: DataFrame, spec: TallySpec, n_parts: int) -> DataFrame
 class PairIds:
     """What the state rows' :data:`PAIR_ID` column shows: whether any id holds the pair id
     separator (with integer conversation ids: a group room was split, and every output id
-    is text), and the least id that two state rows share (None if none)."""
+    is text), and the least id that two state rows share (None if none); and how many
+    state rows there are (0: the events hold no conversation)."""
 
     any: bool
     shared: str | None
+    conversations: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +110,9 @@ class Folded:
     states: DataFrame
 
     def pair_ids(self) -> PairIds:
-        """The state rows' :data:`PAIR_ID` values, compared: one job over the state rows,
-        in which only the non-null values (usually few) are shuffled.
+        """The state rows' :data:`PAIR_ID` values, compared, and the state rows counted:
+        one job over the state rows, in which only the non-null values (usually few) and a
+        count per partition are shuffled.
 
         Each conversation of the input is in one block, and each block checks its own
         ids (:func:`riskscore.read_messages`), so an id that two state rows share is a
@@ -117,11 +120,15 @@ class Folded:
         a group room (rows of :data:`KIND_ROOM`), or as a pair id of another room.
         """
         pair = sf.col(PAIR_ID)
-        given = self.rows.where(sf.col(KIND).isin(KIND_STATE, KIND_ROOM) & pair.isNotNull())
-        counts = given.groupBy(PAIR_ID).count()
-        shared = sf.min(sf.when(sf.col("count") > 1, pair))
-        row = counts.agg(sf.count("*").alias("n"), shared.alias("shared")).collect()[0]
-        return PairIds(any=row["n"] > 0, shared=row["shared"])
+        given = self.rows.where(sf.col(KIND).isin(KIND_STATE, KIND_ROOM))
+        counts = given.groupBy(PAIR_ID).agg(  # the rows without a pair id: one group
+            sf.count("*").alias("count"), sf.count_if(sf.col(KIND) == KIND_STATE).alias("states")
+        )
+        shared = sf.min(sf.when((sf.col("count") > 1) & pair.isNotNull(), pair))
+        row = counts.agg(
+            sf.count(pair).alias("n"), shared.alias("shared"), sf.sum("states").alias("states")
+        ).collect()[0]
+        return PairIds(any=row["n"] > 0, shared=row["shared"], conversations=row["states"] or 0)
 
     def unpersist(self) -> None:
         """Release the persisted rows (when no DataFrame that reads them is returned)."""

@@ -55,6 +55,7 @@ from riskscore._checks import check_whole
 from riskscore.exceptions import SchemaError
 from riskscore.features import ACCOUNT_SLOTS
 from riskscore.integrations._spark_checks import (
+    check_some_conversations,
     checked_fold,
     checked_parts,
     events_to_read,
@@ -108,7 +109,11 @@ def read_events(spark: SparkSession, path: Paths) -> DataFrame:
     Returns
     -------
     pyspark.sql.DataFrame
-        The events as stored; :func:`score_events` checks them.
+        The events as stored; :func:`score_events` checks them. Given to it as returned,
+        their input order (of events tied on timestamp, and of the first bad row named) is
+        that of their files by path, then of the rows within each file, as
+        ``pyarrow.parquet.read_table`` reads a directory; a DataFrame made from it
+        (filtered, say) is in the order Spark reads it (``docs/spark.md``, "Ties").
 
     Raises
     ------
@@ -153,7 +158,8 @@ def account_features(
 
     Input that :func:`riskscore.read_messages` refuses (a row that breaks the schema,
     two conversations under one id) raises its :class:`~riskscore.SchemaError`, the
-    same message, before this function returns: the events are read in a job that runs
+    same message (but for what it says to do with other bad rows: Spark has no
+    quarantine), before this function returns: the events are read in a job that runs
     here, and their part rows stay cached for the session (released when this raises).
     Ids that hold :data:`~riskscore.io.groups.PAIR_ID_SEPARATOR` (one job looks, over
     the text ids) can give two conversations one id: only then are the events read as
@@ -162,7 +168,9 @@ def account_features(
     Parameters
     ----------
     events : pyspark.sql.DataFrame
-        Schema v1 events. Rows are validated as :func:`riskscore.read_messages` does.
+        Schema v1 events. Rows are validated as :func:`riskscore.read_messages` does. A
+        streaming DataFrame is refused (a :class:`~riskscore.SchemaError`): score each
+        micro-batch with ``writeStream.foreachBatch``.
     partitions : int, optional
         Partitions of the repartition by account (and by conversation, when ids hold
         the separator); by default ``spark.sql.shuffle.partitions``. An int from 1 to
@@ -222,11 +230,14 @@ def score_events(
     ----------
     events : pyspark.sql.DataFrame
         Schema v1 events (see :func:`riskscore.read_messages`); ids must be
-        integers or strings. Rows are validated on the executors exactly as on
+        integers or strings; not a streaming DataFrame (a
+        :class:`~riskscore.SchemaError`: score each micro-batch with
+        ``writeStream.foreachBatch``). Rows are validated on the executors exactly as on
         one machine: a row that breaks the schema raises, on the driver, the
         :class:`~riskscore.SchemaError` of :func:`riskscore.read_messages` (the same
         message: the first bad row of the input, its column and value, the bad rows
-        counted), not Spark's error around a task's. Each event is
+        counted; of these, it says Spark has no quarantine, and to filter them out), not
+        Spark's error around a task's. Each event is
         read and validated once, in a job that runs before this function returns
         (with the check of pair ids, see ``max_room_members``); the per-conversation
         states, the per-account parts made of them and the merged tallies stay cached
@@ -301,6 +312,7 @@ def score_events(
         events, partitions, block_events, max_room_members, now, max_future_s
     )
     folded, pairs = checked_fold(ev, read, n_parts)
+    check_some_conversations(ev, folded, pairs, read.max_room_members)
     # group rooms give text pair ids: then every id is text
     conv_text = read.string_conversation_ids or pairs.any
     rows = scoring_rows(folded.states, tallies_of(folded.part_rows, read, n_parts), n_parts)

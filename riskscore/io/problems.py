@@ -130,9 +130,10 @@ def raise_first(problems: Problems, rows: npt.NDArray[np.int64], *, table: str =
 QUARANTINE_HINT: Final = "pass errors='quarantine' to set them aside and keep the rest"
 
 
-def _more(more: int) -> str:
-    """The tail of :func:`raise_first`'s message that counts the other bad rows."""
-    return f" ({plural(more, 'more bad row')}; {QUARANTINE_HINT})" if more else ""
+def _more(more: int, hint: str = QUARANTINE_HINT) -> str:
+    """The tail of :func:`raise_first`'s message that counts the other bad rows, and says
+    what to do with them (``hint``)."""
+    return f" ({plural(more, 'more bad row')}; {hint})" if more else ""
 
 
 def bad_row_count(error: SchemaError) -> int:
@@ -147,9 +148,12 @@ def bad_row_count(error: SchemaError) -> int:
     return error.bad_rows or 1
 
 
-def renumbered(error: SchemaError, *, row: int, bad_rows: int) -> SchemaError:
+def renumbered(
+    error: SchemaError, *, row: int, bad_rows: int, hint: str = QUARANTINE_HINT
+) -> SchemaError:
     """The error of :func:`raise_first` for one part of an input read apart (a Spark block),
-    as the whole input raises it: its row named as ``row``, ``bad_rows`` counted in all.
+    as the whole input raises it: its row named as ``row``, ``bad_rows`` counted in all,
+    and ``hint`` said of the other bad rows (where ``errors='quarantine'`` is no choice).
 
     The parts are checked by the one validator; the whole input's error is that of its
     first bad row, counting the bad rows of every part. An error of another form (no
@@ -164,7 +168,7 @@ def renumbered(error: SchemaError, *, row: int, bad_rows: int) -> SchemaError:
     text, head = str(error), f"column {error.column!r}, row {error.row}"
     if text.startswith(head) and text[len(head) : len(head) + 1] in (":", " "):
         body = text[len(head) :].removesuffix(_more(bad_row_count(error) - 1))
-        text = f"column {error.column!r}, row {row}{body}{_more(bad_rows - 1)}"
+        text = f"column {error.column!r}, row {row}{body}{_more(bad_rows - 1, hint)}"
     return SchemaError(
         text, column=error.column, row=row, value=error.value, line=error.line, bad_rows=bad_rows
     )
