@@ -15,10 +15,12 @@ and 10x the pandas peer). The second times read + features only: riskscore's val
 feature matrix; the clock stops before scoring, so no model time is in that table.
 
 The pipelines take turns: each of ``--repeats`` rounds runs every pipeline once (the
-slow Python loop only in the first round), so that load from other processes weighs on
-all of them alike; the best time of each is kept, all times are listed, and the load
-average is recorded before, during and after. The CPU time of each run (all threads) is
-listed too: on a shared machine it moves less with other processes' load than wall time.
+slow Python loop only in the first round), in an order that rotates from round to round,
+after an untimed warm-up of each and a garbage collection before each run, so that load
+from other processes and what one run leaves behind weigh on all of them alike; the best
+time of each is kept, all times are listed, and the load average is recorded before,
+during and after. The CPU time of each run (all threads) is listed too: on a shared
+machine it moves less with other processes' load than wall time.
 Run from the repository root::
 
     .venv/bin/python benchmarks/bench_throughput.py            # 1 million messages
@@ -30,6 +32,7 @@ Prints a table and writes ``benchmarks/results/throughput_<n>.json`` (or ``--out
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -211,8 +214,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"memory bandwidth (numpy copy, read + write): {bandwidth / 1e9:.1f} GB/s")
 
     pipelines = _pipelines(args.skip, n_messages, args.python_loop_max)
-    # warm-up (numba's compiled cache, polars' thread pool, imports), untimed
-    riskscore_pipeline(table.slice(0, 10_000))
+    # warm-up of every pipeline (numba's compiled cache, polars' thread pool, pandas' and
+    # numpy's first calls, imports), untimed: no pipeline pays first-call costs in a round
+    warm = table.slice(0, 10_000)
+    for features in pipelines.values():
+        model.predict_proba(features(warm)[1][:, inputs])
 
     load_before, load_rounds = load_average(), []
     print(f"load average before (1, 5, 15 min): {load_before}")
@@ -220,11 +226,16 @@ def main(argv: list[str] | None = None) -> int:
     times: dict[str, dict[str, list[float]]] = {t: {n: [] for n in pipelines} for t in TABLES}
     cpu_times: dict[str, dict[str, list[float]]] = {t: {n: [] for n in pipelines} for t in TABLES}
     results: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    names = list(pipelines)
     for round_ in range(args.repeats):
         ran = []
-        for name, features in pipelines.items():
+        # the order rotates each round: what one run leaves behind (allocator state,
+        # caches, a garbage collection due) falls on a different pipeline each time
+        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+            features = pipelines[name]
             if name == "python loop" and round_ > 0:
                 continue
+            gc.collect()  # untimed: no run collects the garbage of the one before
             ran.append(name)
             # one run, two clocks: read + features, then the scores of those features
             cpu_start, start = time.process_time(), time.perf_counter()
