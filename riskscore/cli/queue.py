@@ -123,7 +123,12 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         if args.decide is not None:
             if args.outcome is None or not args.moderator:
                 raise ValueError("--decide needs --outcome and --moderator")
-            if (args.token is None) == (args.items is None):
+            if args.token is not None and args.items is not None:
+                raise ValueError(
+                    "--token and --items are exclusive: --decide takes the items shown by "
+                    "one of them, --token TOKEN (printed with the case) or --items ID,ID"
+                )
+            if args.token is None and args.items is None:
                 raise ValueError(
                     "--decide needs the items shown: --token TOKEN (printed with the case) "
                     "or --items ID,ID"
