@@ -276,3 +276,22 @@ def test_a_path_named_like_an_option_is_not_renamed_in_an_error(
     err = capsys.readouterr().err
     assert "error: data is a directory" in err
     assert "--data" not in err
+
+
+def test_decide_with_both_token_and_items_says_they_are_exclusive(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: "--decide needs the items shown: --token TOKEN ... or --items ID,ID", with both
+    given (review of the service and the queue, item 6)."""
+    db = tmp_path / "queue.sqlite"
+    with rs.ReviewQueue(db) as queue:
+        (item,) = queue.add_alerts([rs.Alert("c1", "a", "k1", 12.0, "under 13", 0.9, rs.Tier(2))])
+        token = queue.case("a").token  # type: ignore[union-attr]
+    decide = ["queue", "--db", str(db), "--decide", "a", "--outcome", "dismissed"]
+    decide += ["--moderator", "m1"]
+    assert main([*decide, "--token", token, "--items", str(item)]) != 0
+    assert "--token and --items are exclusive" in _one_line_error(capsys, "queue")
+    assert main(decide) != 0
+    assert "--decide needs the items shown" in _one_line_error(capsys, "queue")
+    with rs.ReviewQueue(db) as queue:
+        assert [i.status for i in queue.items()] == ["open"]

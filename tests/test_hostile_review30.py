@@ -185,12 +185,12 @@ def test_an_alert_is_never_merged_into_the_open_alert_of_other_accounts(tmp_path
     with ReviewQueue(tmp_path / "q.sqlite") as q:
         first = q.add_alert(_room_alert("g|a|b", "a", "b"), at=T0)
         assert q.add_alert(_room_alert("g|a|b", "b", "a"), at=T0 + 1) == first  # roles swapped
-        with pytest.raises(
-            QueueError, match=r"conversation g\|a\|b between x and y: .* between a and b;"
+        with pytest.raises(  # the item takes the swapped alert's roles: b is its adult now
+            QueueError, match=r"conversation g\|a\|b between x and y: .* between b and a;"
         ):
             q.add_alert(_room_alert("g|a|b", "x", "y"), at=T0 + 2)
         (item,) = q.items()
-        assert (item.adult_id, item.n_signals) == ("a", 2)
+        assert (item.adult_id, item.n_signals) == ("b", 2)
         assert q.case("x") is None
 
 

@@ -1,7 +1,7 @@
 """The ``report`` events of a batch job (private): each is a user report (schema v1: its
 sender reports its recipient) that ``riskscore score --queue`` files in the review queue,
 as ``riskscore stream`` and ``riskscore serve`` file those they receive
-(:func:`riskscore.moderation.intake.batch_items`). Kept with the risk of the conversation
+(:func:`riskscore.moderation.batch_intake.batch_items`). Kept with the risk of the conversation
 reported once it is scored: in memory from the job's scores, out of core each chunk's
 from that chunk's scores (:mod:`riskscore.batch.out_of_core`; a conversation is whole in
 one chunk), so both give the same reports. A job whose reports nothing reads (``score``

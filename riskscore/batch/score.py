@@ -132,7 +132,7 @@ class ScoreResult:
     #: a group room's pair id beside them (:attr:`riskscore.MessageTable.
     #: decimal_id_columns`): the review queue takes these ids as the integers an online
     #: scorer holds (pair ids stay text)
-    #: (:func:`riskscore.moderation.intake.batch_items`).
+    #: (:func:`riskscore.moderation.batch_intake.batch_items`).
     decimal_id_columns: tuple[str, ...] = ()
 
 

@@ -13,6 +13,7 @@ from riskscore.cli._time import MAX_COUNT, parse_epoch, whole_number
 from riskscore.io.given_times import TIME_RANGE
 from riskscore.io.shown_ids import shown_id
 from riskscore.moderation import QueueError
+from riskscore.moderation.cases import MAX_NOTE_CHARS
 from riskscore.moderation.earlier_reasons import shown_reason
 from riskscore.moderation.item_facts import (
     account_role,
@@ -66,7 +67,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="the decision, with --decide",
     )
     parser.add_argument("--moderator", help="who decided (kept in the audit log)")
-    parser.add_argument("--note", default="", help="note for the audit log (no message content)")
+    parser.add_argument(
+        "--note",
+        default="",
+        help=(
+            "a short factual note for the audit log about the decision, at most "
+            f"{MAX_NOTE_CHARS} characters; never quote messages (no text in quotation marks, "
+            "nothing after 'wrote:' or 'said:')"
+        ),
+    )
 
 
 def _parse_id(text: str) -> Any:
@@ -114,7 +123,12 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         if args.decide is not None:
             if args.outcome is None or not args.moderator:
                 raise ValueError("--decide needs --outcome and --moderator")
-            if (args.token is None) == (args.items is None):
+            if args.token is not None and args.items is not None:
+                raise ValueError(
+                    "--token and --items are exclusive: --decide takes the items shown by "
+                    "one of them, --token TOKEN (printed with the case) or --items ID,ID"
+                )
+            if args.token is None and args.items is None:
                 raise ValueError(
                     "--decide needs the items shown: --token TOKEN (printed with the case) "
                     "or --items ID,ID"

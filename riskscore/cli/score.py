@@ -29,7 +29,7 @@ from riskscore.io.shown_ids import shown_id
 from riskscore.io.text import parquet_file
 from riskscore.model import load_model
 from riskscore.model.scores import Reason, ages_tell_roles, reason_texts
-from riskscore.moderation.intake import batch_items
+from riskscore.moderation.batch_intake import batch_items
 from riskscore.moderation.item_facts import alert_facts, older_role, younger_account_text
 from riskscore.policy import AlertPolicy
 

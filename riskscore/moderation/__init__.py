@@ -6,7 +6,8 @@
   queue holds and returns; :mod:`~riskscore.moderation.user_reports`: the user reports it
   files.
 - :mod:`~riskscore.moderation.queue_db`: the queue's tables, migrations, transactions and
-  audit entries; :mod:`~riskscore.moderation.intake` (adding and de-duplicating),
+  audit entries; :mod:`~riskscore.moderation.intake` (adding and de-duplicating; a batch
+  job's items: :mod:`~riskscore.moderation.batch_intake`),
   :mod:`~riskscore.moderation.ranking` (cases and their order) and
   :mod:`~riskscore.moderation.decisions` (reviews and decisions) do the queue's work.
 - :mod:`~riskscore.moderation.queue_writer`: what a long-running scorer (``riskscore

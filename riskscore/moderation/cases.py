@@ -61,8 +61,8 @@ __all__ = [
 
 #: Longest moderator or actor name (characters).
 MAX_NAME_CHARS = 128
-#: Longest note of a decision (characters).
-MAX_NOTE_CHARS = 2_000
+#: Longest note of a decision (characters): a short factual summary (moderation.notes).
+MAX_NOTE_CHARS = 280
 #: Times are refused from year 10000 on (and before 1970).
 MAX_EPOCH_S = 253_402_300_800
 #: Tiers of queue items in words, the alert tiers by their names in :class:`~riskscore.Tier`

@@ -9,7 +9,8 @@ Private to :class:`~riskscore.moderation.queue.ReviewQueue` (see its ``add_*`` m
 * a new alert on a conversation whose alert is still open updates that item (highest risk,
   tier and most private channel kept, ``n_signals`` counted, the conversation's first event
   time kept unless the new alert saw an earlier one, its latest event time moved on, the
-  adult's age taken when the new alert knows it);
+  adult's age taken when the new alert knows it; when the two accounts swapped roles, the
+  item takes the new alert's adult, child, ages and age band);
 * the same user report (conversation, reporter, time) is stored once, under the id it was
   first stored with.
 
@@ -22,16 +23,14 @@ from __future__ import annotations
 import math
 import sqlite3
 import time
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any, Final, NamedTuple
 
 import numpy as np
 
 import riskscore.moderation.queue_db as db
 from riskscore._words import duration_text
-from riskscore.batch.reports import ReportEvents
 from riskscore.io.columns import category_key, category_text
-from riskscore.io.given_ids import ACCOUNT_ID_COLUMNS, given_id
 from riskscore.io.pair_ids import conversation_aliases, pair_conversation_id
 from riskscore.io.raw import show, shown
 from riskscore.io.schema import (
@@ -56,12 +55,10 @@ from riskscore.moderation.queue_rows import (
 )
 from riskscore.moderation.user_reports import UserReport
 from riskscore.policy import Alert, AlertPolicy, Tier
-from riskscore.policy.alerts import given_alerts
 
 __all__ = [
     "MAX_AHEAD_S",
     "alert_row",
-    "batch_items",
     "insert_alerts",
     "insert_reports",
     "latest_time",
@@ -420,13 +417,14 @@ def _merge_alert(con: sqlite3.Connection, row: dict[str, Any], actor: str) -> in
         )
     item_id = held.item_id
     raise_ = row["risk"] > held.risk or row["tier"] > held.tier
+    accounts, ages, detail = _accounts_update(found, row)
     db.update(
         con,
         item_id,
         "n_signals = n_signals + 1, updated_at = MAX(updated_at, ?), "
         "risk = MAX(risk, ?), tier = MAX(tier, ?), "
         "reasons = CASE WHEN ? THEN ? ELSE reasons END, "
-        "channel = ?, adult_age = COALESCE(?, adult_age), "
+        f"channel = ?, {accounts}, "
         # the conversation's first event stays (an earlier one seen since is taken) and its
         # latest moves on, never back
         f"{_known('first_event_at', 'MIN')}, {_known('last_event_at', 'MAX')}",
@@ -437,16 +435,34 @@ def _merge_alert(con: sqlite3.Connection, row: dict[str, Any], actor: str) -> in
             int(raise_),
             row["reasons"],
             most_private([held.channel, row["channel"]]),
-            row["adult_age"],
+            *ages,
             *(row["first_event_at"],) * 3,
             *(row["last_event_at"],) * 3,
         ),
         at=row["created_at"],
         actor=actor,
         action="update",
-        detail={k: row[k] for k in ("risk", "tier", "channel")},
+        detail={**{k: row[k] for k in ("risk", "tier", "channel")}, **detail},
     )
     return item_id
+
+
+def _accounts_update(
+    found: sqlite3.Row, row: dict[str, Any]
+) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
+    """The assignments (with their parameters and what the audit entry adds) of the
+    accounts of an open alert ``found`` that the alert ``row`` of the same two accounts
+    updates.
+
+    In the same roles, the adult's age is taken when the new alert knows it. In swapped
+    roles (the ages declared since tell the other account is the child), the item takes
+    the new alert's adult, child, both ages and age band, as it reflects what is known
+    now: an age stays with the account it was given for, never the other's.
+    """
+    if found["adult_id"] == row["adult_id"]:
+        return "adult_age = COALESCE(?, adult_age)", (row["adult_age"],), {}
+    names = ("adult_id", "child_id", "adult_age", "child_age", "age_band")
+    return ", ".join(f"{n} = ?" for n in names), tuple(row[n] for n in names), {"roles": "swapped"}
 
 
 def _known(column: str, pick: str) -> str:
@@ -457,44 +473,3 @@ def _known(column: str, pick: str) -> str:
         f"{column} = CASE WHEN {column} IS NULL THEN ? WHEN ? IS NULL THEN {column} "
         f"ELSE {pick}({column}, ?) END"
     )
-
-
-def batch_items(
-    alerts: Sequence[Alert], events: ReportEvents, decimal_ids: Collection[str] = ()
-) -> tuple[list[Alert], list[UserReport]]:
-    """The alerts and user reports a batch job files (``riskscore score --queue``), with
-    the ids the online scorer gives the same events, so that ``riskscore score --queue``
-    and ``riskscore stream --queue`` of one conversation make one review case.
-
-    ``decimal_ids`` names the events' id columns of integers the job held as decimal text
-    because one of them is beyond int64, or a group room's pair id is text beside them
-    (:attr:`riskscore.batch.score.ScoreResult.decimal_id_columns`): their ids are those
-    integers again (:func:`~riskscore.io.given_ids.given_id`), where an online scorer,
-    reading each event alone, holds every integer as itself. Text ids stay text (``"6"``
-    is not ``6``), and so do pair ids. Each
-    ``report`` event is a user report: its sender reports its recipient, at the event's
-    time, with the risk of the conversation reported (as
-    :func:`~riskscore.moderation.user_reports.report_of_event` files those of a stream)."""
-    conversations = "conversation_id" in decimal_ids
-    accounts = any(name in decimal_ids for name in ACCOUNT_ID_COLUMNS)
-
-    def conversation(value: Any) -> Any:
-        return given_id(value, conversations)
-
-    def account(value: Any) -> Any:
-        return given_id(value, accounts)
-
-    risk = np.where(np.isnan(events.risk), 0.0, events.risk)
-    reports = [
-        UserReport(
-            conversation(cid), account(reporter), account(reported), age, ts,
-            CHANNEL_NAMES[channel], r, reported_age,
-        )
-        for cid, reporter, reported, age, reported_age, ts, channel, r in zip(
-            events.conversation_id.tolist(), events.reporter_id.tolist(),
-            events.reported_id.tolist(), events.reporter_age.tolist(),
-            events.reported_age.tolist(), events.timestamp.tolist(), events.channel.tolist(),
-            risk.tolist(), strict=True,
-        )
-    ]  # fmt: skip
-    return given_alerts(alerts, decimal_ids), reports

@@ -40,9 +40,8 @@ import riskscore.moderation.item_history as history
 import riskscore.moderation.queue_db as db
 from riskscore._checks import check_seconds, check_whole
 from riskscore._closing import ClosesOnExit
-from riskscore.io.schema import Channel, has_hidden_character
+from riskscore.io.schema import Channel
 from riskscore.moderation.cases import (
-    MAX_NOTE_CHARS,
     AuditEntry,
     Case,
     Outcome,
@@ -53,6 +52,7 @@ from riskscore.moderation.cases import (
     check_name,
     parse_token,
 )
+from riskscore.moderation.notes import check_note
 from riskscore.moderation.queue_rows import (
     CREATED_BY,
     ITEMS_SELECT,
@@ -441,8 +441,10 @@ class ReviewQueue(ClosesOnExit):
             Simulation mode only (``ReviewQueue(..., simulation=True)``): the
             decision time in epoch seconds. Otherwise the clock's time is used.
         note : str
-            Free-text note for the audit log (about the decision, never message
-            content), at most ``MAX_NOTE_CHARS`` characters.
+            A short factual note for the audit log about the decision, never message
+            text (:func:`~riskscore.moderation.notes.check_note`): at most
+            ``MAX_NOTE_CHARS`` characters, no text in quotation marks, none after
+            "wrote:", "said:" or the like.
 
         Returns
         -------
@@ -455,26 +457,13 @@ class ReviewQueue(ClosesOnExit):
             Neither or both of ``item_ids`` and ``token``; an item not open in the
             case; a stale token; an item created (dated ahead) or first reviewed
             after the decision time; ``at`` outside simulation mode or out of range; a
-            bad moderator name; ``adult_id`` no id the queue can hold (not int or
+            bad moderator name; a note the note rule refuses; ``adult_id`` no id the
+            queue can hold (not int or
             text, empty, over-long), quoted cut short.
         """
         result = Outcome.parse(outcome)
         moderator = check_name(moderator, "moderator")
-        if not isinstance(note, str):
-            raise QueueError(f"note must be text of at most {MAX_NOTE_CHARS} characters")
-        # a browser's textarea sends CRLF and counts it as one character: measured with LF
-        note = note.replace("\r\n", "\n")
-        if len(note) > MAX_NOTE_CHARS:
-            raise QueueError(
-                f"note has {len(note)} characters, at most {MAX_NOTE_CHARS} are kept: shorten it"
-            )
-        # line breaks and tabs are a note's layout; any other control or format character
-        # (a right-to-left override) would show the audit log's readers other text
-        if has_hidden_character(note.replace("\n", "").replace("\t", "")):
-            raise QueueError(
-                "note must be printable text (line breaks and tabs allowed), without control "
-                "or invisible formatting characters"
-            )
+        note = check_note(note)  # the note rule: short, no quoted speech
         if (item_ids is None) == (token is None):
             raise QueueError(
                 "a decision names the items the moderator was shown: give item_ids or the "

@@ -26,6 +26,7 @@ from riskscore.io.raw import show, shown
 from riskscore.serve.batches import MAX_BATCH_ID_CHARS
 from riskscore.serve.body import JSON_LINES_TYPES
 from riskscore.serve.params import IdType, conversation_ids
+from riskscore.serve.reading import BodyTimeoutError, BodyTooLargeError, read_body
 from riskscore.serve.security import header_name
 from riskscore.serve.service import AmbiguousIdError, ScoringService, refused_request
 
@@ -143,30 +144,14 @@ def _timed(state: Any, fn: Callable[..., T], *args: Any) -> T:
 
 
 async def _read_body(request: Request, limit: int, timeout_s: float) -> bytes:
-    """The request body: at most ``limit`` bytes (413 beyond), received whole within
-    ``timeout_s`` seconds (408 otherwise: a client trickling a large body a byte at a
-    time holds no connection for longer)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(413, f"the body exceeds {limit} bytes; send smaller batches")
-    chunks = []
-    size = 0
+    """The request body (:func:`~riskscore.serve.reading.read_body`): at most ``limit``
+    bytes (413 beyond), received whole within ``timeout_s`` seconds (408 otherwise)."""
     try:
-        async with asyncio.timeout(timeout_s):
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise HTTPException(
-                        413, f"the body exceeds {limit} bytes; send smaller batches"
-                    )
-                chunks.append(chunk)
-    except TimeoutError:
-        raise HTTPException(
-            408,
-            f"the body was not received within {timeout_s:g} s ({size} bytes came); send it again",
-            headers={"Connection": "close"},
-        ) from None
-    return b"".join(chunks)
+        return await read_body(request, limit, timeout_s)
+    except BodyTooLargeError as exc:
+        raise HTTPException(413, f"{exc}; send smaller batches") from None
+    except BodyTimeoutError as exc:
+        raise HTTPException(408, f"{exc}; send it again", headers={"Connection": "close"}) from None
 
 
 #: Headers of a batch that must come at most once: with two ``Idempotency-Key`` headers

@@ -12,7 +12,6 @@ the platform's single sign-on proxy in that header.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from functools import partial
@@ -34,6 +33,7 @@ from riskscore.moderation.ranking import headline
 from riskscore.moderation.transparency import transparency_report
 from riskscore.moderation.transparency_render import render_html
 from riskscore.serve.accounts import MAX_PASSWORD_CHARS, Moderator
+from riskscore.serve.forms import MAX_FIELD_BYTES, MAX_FORM_BYTES, FormRefusedError, read_form
 from riskscore.serve.pages import SECURITY_HEADERS, TEMPLATES, youngest_text
 from riskscore.serve.params import (
     adult_of,
@@ -178,19 +178,19 @@ def _form_owner(request: Request) -> str:
     return "" if session is None else f"session:{session[0]}:{session[1]}"
 
 
-async def _form(request: Request, user: Moderator | None) -> FormData:
-    """The posted form, after its CSRF check and a check that no field holds content.
-    A form from another site is refused unread (:func:`~riskscore.serve.security.from_own_site`)."""
+async def _form(request: Request, user: Moderator | None, limit: int = MAX_FORM_BYTES) -> FormData:
+    """The posted form of at most ``limit`` bytes (:func:`~riskscore.serve.forms.read_form`),
+    after its CSRF check and a check that no field holds content. A form from another site
+    is refused unread (:func:`~riskscore.serve.security.from_own_site`)."""
     if not from_own_site(request.headers.get("sec-fetch-site")):
         text = "The form was sent from another site; use the console's own pages."
         raise ConsoleRefusedError(_message(request, "Form refused", text, 403, user))
     state = _state(request)
-    try:  # as the API's bodies: a client trickling a form holds no connection for longer
-        async with asyncio.timeout(state.config.body_timeout_s):
-            form = await request.form(max_files=0, max_fields=20, max_part_size=64 * 1024)
-    except TimeoutError:
-        text = "The form was not received in time. Send it again."
-        raise ConsoleRefusedError(_message(request, "Form refused", text, 408, user)) from None
+    try:  # capped and timed as the API's bodies, before any of it is parsed
+        form = await read_form(request, limit, state.config.body_timeout_s)
+    except FormRefusedError as exc:
+        page = _message(request, "Form refused", str(exc), exc.status, user)
+        raise ConsoleRefusedError(page) from None
     problem = content_field_problem(form, "form")
     if problem is not None:
         raise ConsoleRefusedError(_message(request, "Refused", f"{problem}.", 422, user))
@@ -362,7 +362,8 @@ def case_page(request: Request, key: str) -> Response:
 @router.post("/cases/{key:path}/decide")
 async def decide(request: Request, key: str) -> Response:
     user = await to_thread(_user, request)
-    form = await _form(request, user)
+    # the case token names every item shown: a signed-in moderator's longer form
+    form = await _form(request, user, MAX_FORM_BYTES + MAX_FIELD_BYTES)
     return await to_thread(_decide, request, key, user, form)
 
 

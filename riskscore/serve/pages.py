@@ -12,7 +12,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from riskscore._words import number_text, plural, risk_text, when_text
 from riskscore.io.shown_ids import shown_id
 from riskscore.model.scores import ROLES_ASSUMED
-from riskscore.moderation.cases import Case, QueueItem, youngest_child_age
+from riskscore.moderation.cases import MAX_NOTE_CHARS, Case, QueueItem, youngest_child_age
 from riskscore.moderation.earlier_reasons import shown_reason
 from riskscore.moderation.item_facts import alert_roles_assumed, item_facts
 from riskscore.moderation.queue_db import encode_id
@@ -62,6 +62,8 @@ _env.filters["risk"] = risk_text
 _env.filters["reason"] = shown_reason
 # An alert's older account's age and contact times, as `riskscore queue` words them.
 _env.filters["facts"] = item_facts
+# the decision form's note, as long as the note rule keeps (riskscore.moderation.notes)
+_env.globals["max_note_chars"] = MAX_NOTE_CHARS
 TEMPLATES = Jinja2Templates(env=_env)
 #: Headers of every console page: no framing (``X-Frame-Options`` for browsers before
 #: ``frame-ancestors``), no script, style, plugin or base URL from elsewhere, no sniffing,
