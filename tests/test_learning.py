@@ -139,3 +139,47 @@ def test_compared_alerts_of_another_data_set_are_refused_with_the_queue(
         assert main(["compare", *alerts, *shadow, "--queue", str(path)]) == expected
         refusals = capsys.readouterr().err.count("between other accounts in the alerts files")
         assert refusals == (0 if name == "own" else 2)
+
+
+def test_a_recalibrated_bundle_says_what_it_is(
+    month: tuple[Path, rs.synthetic.SyntheticData], tmp_path: Path
+) -> None:
+    """Was (found by a hostile review): the recalibrated candidate kept the current model's
+    metadata, so its manifest and card said "shifted to a prevalence of 0.01", 772,000
+    training conversations and the shipped model's metrics, although its calibration was a
+    new in-sample Platt fit at the queue's prevalence."""
+    path, data = month
+    events = rs.write_messages(data.messages, tmp_path / "events.parquet")
+    out = tmp_path / "from-decisions"
+    argv = ["train", "--from-queue", str(path), "--events", str(events), "--out", str(out)]
+    assert main(argv) == 0
+    model, current = rs.load_model(out), rs.load_model()
+    training = model.metadata["training"]
+    assert "metrics" not in model.metadata
+    assert "recipe" not in training
+    assert training["calibrated_prevalence"] == model.calibration.prevalence
+    shipped = current.metadata["training"]
+    assert training["calibrated_prevalence"] != shipped["calibrated_prevalence"]
+    assert training["n_conversations"] < current.metadata["training"]["n_conversations"]
+    assert "in sample" in training["calibration"]
+    assert training["comparison"]["candidate"]["pr_auc"] >= 0
+    base = training["base_model"]
+    assert base["parameters_sha256"] == current.parameters_sha256()
+    assert base["metrics"] == current.metadata["metrics"]
+    assert base["training"] == current.metadata["training"]
+    card = (out / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "shifted to a prevalence of" not in card
+    assert f"at a prevalence of\n{training['calibrated_prevalence']}" in card
+
+
+def test_a_retrained_model_records_its_base_and_comparison(
+    month: tuple[Path, rs.synthetic.SyntheticData],
+) -> None:
+    path, data = month
+    current = rs.load_model()
+    result = learn_from_decisions(data.messages, path, current, seed=1, min_retrain_positives=10)
+    training = result.model.metadata["training"]
+    assert training["comparison"] == result.comparison
+    assert training["base_model"] == {"parameters_sha256": current.parameters_sha256()}
+    assert training["calibrated_prevalence"] == result.model.calibration.prevalence
+    assert "out-of-fold" in training["calibration"]

@@ -22,7 +22,7 @@ margins), which needs far fewer labels than trees do.
 
 from __future__ import annotations
 
-import hashlib
+import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +38,7 @@ from riskscore.io.given_ids import given_conversation_ids
 from riskscore.io.pair_ids import conversation_aliases
 from riskscore.io.shown_ids import shown_id
 from riskscore.model import Platt, RiskModel
+from riskscore.model.bundle import MANIFEST, sha256_of
 from riskscore.model.drift import reference_profile
 from riskscore.model.training import adult_folds, fit_risk_model
 from riskscore.moderation.cases import Outcome
@@ -58,6 +59,14 @@ FloatArray = npt.NDArray[np.float64]
 MIN_RETRAIN_POSITIVES: Final = 200
 _POSITIVE: Final = frozenset({Outcome.ACTIONED.value, Outcome.ESCALATED.value})
 _NEGATIVE: Final = frozenset({Outcome.DISMISSED.value})
+#: Metadata that describes the trees, kept by a recalibrated model (which keeps them).
+_TREE_METADATA: Final = ("estimator", "inputs", "unconstrained_inputs", "tree_params", "input_caps")
+_CALIBRATION: Final = {
+    "recalibrated": "Platt scaling of the base model's margins (its trees kept), refitted "
+    "in sample on every labelled conversation of the queue's period",
+    "retrained": "Platt scaling on out-of-fold margins (folds grouped by adult account) of "
+    "trees fitted on the queue's labels",
+}
 SELECTION_BIAS: Final = (
     "labels exist only for conversations the current model alerted or a user reported; "
     "every other conversation is presumed negative, so grooming that neither caught is "
@@ -273,7 +282,25 @@ def _fit(
     if retrain:
         return fit_risk_model(features, y, groups=groups, seed=seed, inputs=current.feature_names)
     margin = current.trees.margins(current.inputs(features))
-    return RiskModel(current.trees, Platt.fit(margin, y), metadata=dict(current.metadata))
+    kept = {k: v for k, v in current.metadata.items() if k in _TREE_METADATA}
+    return RiskModel(current.trees, Platt.fit(margin, y), metadata=kept)
+
+
+def _base_model(current: RiskModel, bundle: str | Path | None, retrained: bool) -> dict[str, Any]:
+    """What identifies the model learnt from; a recalibrated model (its trees) also keeps
+    the base model's training summary and metrics, measured on the base model."""
+    base: dict[str, Any] = {"parameters_sha256": current.parameters_sha256()}
+    if bundle is not None:
+        manifest = Path(bundle) / MANIFEST
+        base["bundle"] = str(bundle)
+        base["manifest_sha256"] = sha256_of(manifest)
+        libraries = json.loads(manifest.read_text(encoding="utf-8")).get("libraries") or {}
+        base["riskscore_version"] = libraries.get("riskscore")
+    if not retrained:
+        base["training"] = current.metadata.get("training", {})
+        if "metrics" in current.metadata:  # measured on the base model, not on this one
+            base["metrics"] = current.metadata["metrics"]
+    return base
 
 
 def learn_from_decisions(
@@ -284,6 +311,7 @@ def learn_from_decisions(
     seed: int = 0,
     n_splits: int = 5,
     min_retrain_positives: int = MIN_RETRAIN_POSITIVES,
+    current_bundle: str | Path | None = None,
 ) -> LearningResult:
     """Train (or recalibrate) a candidate on moderators' decisions and compare it with
     ``current`` on the same adult-grouped folds.
@@ -303,10 +331,18 @@ def learn_from_decisions(
         Adult-grouped folds of the comparison.
     min_retrain_positives : int, default MIN_RETRAIN_POSITIVES
         Below this many positive conversations, recalibrate instead of retraining.
+    current_bundle : path, optional
+        The bundle ``current`` was loaded from: recorded with its manifest's sha256 under
+        the metadata's ``training.base_model``.
 
     Returns
     -------
     LearningResult
+        The candidate's metadata says what it is: ``training`` holds the method, the
+        calibration and the prevalence it is calibrated at, the labels' counts and
+        provenance, the out-of-fold ``comparison`` and the ``base_model`` (its
+        parameters' sha256; when recalibrated, also its training summary and metrics,
+        which were measured on it, not on the candidate).
     """
     source = None
     if not isinstance(queue, ReviewQueue):
@@ -349,20 +385,13 @@ def learn_from_decisions(
     provenance = {
         "source": "review queue decisions",
         "queue": str(source) if source else None,
-        "queue_sha256": hashlib.sha256(source.read_bytes()).hexdigest() if source else None,
+        "queue_sha256": sha256_of(source) if source else None,
         **labels.counts(),
         "presumed_negative": int(len(y) - len(labels.positive) - len(labels.negative)),
         "method": method,
         "min_retrain_positives": min_retrain_positives,
         "selection_bias": SELECTION_BIAS,
     }
-    metadata = dict(model.metadata)
-    metadata["training"] = {**dict(metadata.get("training", {})), "labels": provenance}
-    inputs = model.inputs(table)
-    metadata["reference_distributions"] = reference_profile(
-        inputs, model.feature_names, model.predict_proba(inputs)
-    )
-    model = RiskModel(model.trees, model.calibration, metadata=metadata)
     comparison = {
         "folds": n_splits,
         "grouped_by": "adult account",
@@ -373,4 +402,22 @@ def learn_from_decisions(
         "note": "the current model chose which conversations were decided, so its figures "
         "here are optimistic; compare the two, not either with the model card",
     }
+    metadata = dict(model.metadata)
+    metadata.pop("metrics", None)
+    metadata["training"] = {
+        "n_conversations": len(y),
+        "n_grooming": n_pos,
+        "prevalence": n_pos / len(y),
+        "calibrated_prevalence": model.calibration.prevalence,
+        "calibration": _CALIBRATION[method],
+        "seed": seed,
+        "labels": provenance,
+        "comparison": comparison,
+        "base_model": _base_model(current, current_bundle, retrain),
+    }
+    inputs = model.inputs(table)
+    metadata["reference_distributions"] = reference_profile(
+        inputs, model.feature_names, model.predict_proba(inputs)
+    )
+    model = RiskModel(model.trees, model.calibration, metadata=metadata)
     return LearningResult(model, method, comparison, provenance)
