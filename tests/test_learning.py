@@ -3,6 +3,7 @@ compared with the current model on the same adult-grouped folds."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,8 @@ from riskscore.exceptions import SchemaError
 from riskscore.moderation import ReviewQueue
 from riskscore.moderation.learning import labels_from_queue, learn_from_decisions
 from riskscore.moderation.simulation import simulate_month
+from riskscore.moderation.user_reports import UserReport
+from riskscore.synthetic import DEFAULT_START
 
 MONTH = {"n_conversations": 3_000, "prevalence": 0.05, "days": 14, "seed": 4}
 
@@ -183,3 +186,34 @@ def test_a_retrained_model_records_its_base_and_comparison(
     assert training["base_model"] == {"parameters_sha256": current.parameters_sha256()}
     assert training["calibrated_prevalence"] == result.model.calibration.prevalence
     assert "out-of-fold" in training["calibration"]
+
+
+def test_a_conversation_actioned_before_since_is_never_a_negative(tmp_path: Path) -> None:
+    """Was (found by a hostile review): `compare --queue --since T` dropped the decisions
+    made before T, so a conversation actioned before T, reported again and dismissed
+    after it ("already actioned") was counted as a dismissed conversation."""
+    data = rs.synthetic.generate(300, prevalence=0.1, seed=3, days=7)
+    features = rs.extract_features(data.messages)
+    c, a, ch = (v.tolist()[0] for v in (features.conversation_id, features.adult_id,
+                                        features.child_id))  # fmt: skip
+    t0 = DEFAULT_START + 3600
+    with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as queue:
+        first = queue.add_report(UserReport(c, ch, a, 14.0, t0))
+        queue.decide(a, "actioned", moderator="m1", item_ids=[first], at=t0 + 100)
+        again = queue.add_report(UserReport(c, ch, a, 14.0, t0 + 3 * 86400))
+        queue.decide(a, "dismissed", moderator="m2", item_ids=[again], at=t0 + 3 * 86400 + 100)
+        since = t0 + 2 * 86400
+        labels = labels_from_queue(queue, since=since)
+        assert c in labels_from_queue(queue).positive
+    assert c not in labels.negative
+    assert c not in labels.positive
+    assert labels.positive_before == {c}
+    assert labels.on([c]).positive_before == {c}
+    assert labels.counts()["excluded_positive_before_since"] == 1
+    events = rs.write_messages(data.messages, tmp_path / "events.parquet")
+    argv = ["compare", "default", "default", "--events", str(events)]
+    argv += ["--queue", str(tmp_path / "q.sqlite"), "--since", str(since)]
+    assert main([*argv, "--out", str(tmp_path / "cmp")]) == 0
+    decisions = json.loads((tmp_path / "cmp" / "compare.json").read_text())["decisions"]
+    assert decisions["dismissed"] == 0
+    assert decisions["excluded_positive_before_since"] == 1

@@ -278,10 +278,12 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         result["label"] = label
         for model, bundle in zip(result["models"], (args.model_a, args.model_b), strict=True):
             model["path"] = str(bundle.path)  # the name as given, and where it resolved
-    if result["decisions"] is not None:
+    if result["decisions"] is not None and labels is not None:
         result["decisions"]["since"] = (
             None if since is None else datetime.fromtimestamp(since, UTC).isoformat()
         )
+        # actioned or escalated before --since: never counted as dismissed, left out
+        result["decisions"]["excluded_positive_before_since"] = len(labels.positive_before)
     if args.out is not None:
         path = args.out / "compare.json"
         with staged_file(path) as staged:  # whole, or the earlier file
@@ -337,6 +339,12 @@ def render(result: dict[str, Any]) -> None:
             f"({number_text(decisions['not_compared'])} about other "
             "conversations)"
         )
+        if decisions.get("excluded_positive_before_since"):
+            print(
+                f"  {plural(decisions['excluded_positive_before_since'], 'conversation')} "
+                "actioned or escalated before then and decided again since left out (never "
+                "counted as dismissed)"
+            )
         for label in ("a", "b"):
             d = decisions[label]
             precision = d["precision_on_decided"]

@@ -94,6 +94,10 @@ class DecisionLabels:
     accounts : mapping
         Each labelled conversation's accounts as its items name them (as text), checked
         against the events by :meth:`check_accounts`.
+    positive_before : frozenset
+        Conversations decided actioned or escalated only before ``since``
+        (:func:`labels_from_queue`) whose later items would have labelled them: never
+        negative, and left out.
     """
 
     positive: frozenset[Any]
@@ -102,6 +106,7 @@ class DecisionLabels:
     from_reports: frozenset[Any]
     aliases: Mapping[Any, frozenset[Any]] = field(default_factory=dict, hash=False)
     accounts: Mapping[Any, frozenset[str]] = field(default_factory=dict, hash=False)
+    positive_before: frozenset[Any] = frozenset()
 
     def on(self, conversations: Collection[Any]) -> DecisionLabels:
         """The labels with each id that is none of ``conversations`` (ids as the queue
@@ -132,14 +137,17 @@ class DecisionLabels:
             return frozenset(to(c) for c in ids)
 
         positive = moved(self.positive)
-        excluded = moved(self.excluded) - positive
-        negative = moved(self.negative) - positive - excluded
+        before = moved(self.positive_before) - positive
+        excluded = moved(self.excluded) - positive - before
+        negative = moved(self.negative) - positive - excluded - before
         from_reports = moved(self.from_reports) & (positive | negative)
         accounts: dict[Any, frozenset[str]] = {}
         for c, names in self.accounts.items():
             at = to(c)
             accounts[at] = accounts.get(at, frozenset()) | names
-        return DecisionLabels(positive, negative, excluded, from_reports, self.aliases, accounts)
+        return DecisionLabels(
+            positive, negative, excluded, from_reports, self.aliases, accounts, before
+        )
 
     def check_accounts(
         self,
@@ -191,6 +199,7 @@ class DecisionLabels:
             "positive": len(self.positive),
             "negative": len(self.negative),
             "excluded_open": len(self.excluded),
+            "excluded_positive_before_since": len(self.positive_before),
             "from_user_reports": len(self.from_reports),
         }
 
@@ -204,16 +213,22 @@ def labels_from_queue(queue: ReviewQueue, *, since: int | None = None) -> Decisi
         The decisions.
     since : int, optional
         Epoch seconds: only decisions made at or after it count (items decided before
-        are left out; open items are excluded as always). Default: every decision.
+        are left out; open items are excluded as always). Default: every decision. A
+        conversation decided actioned or escalated before it is never a negative: when
+        its items since hold no positive decision, it is left out
+        (:attr:`DecisionLabels.positive_before`).
     """
     status: dict[Any, set[str]] = {}
     reported: set[Any] = set()
     aliases: dict[Any, set[Any]] = {}
     accounts: dict[Any, set[str]] = {}
+    earlier: set[Any] = set()  # decided positive before since
     for item in queue.items():
         if item.conversation_id is None:
             continue
         if since is not None and item.decided_at is not None and item.decided_at < since:
+            if item.status in _POSITIVE:
+                earlier.add(item.conversation_id)
             continue
         status.setdefault(item.conversation_id, set()).add(item.status)
         others = conversation_aliases(item.conversation_id, item.adult_id, item.child_id)
@@ -224,8 +239,9 @@ def labels_from_queue(queue: ReviewQueue, *, since: int | None = None) -> Decisi
         if item.kind != "alert":
             reported.add(item.conversation_id)
     positive = {c for c, s in status.items() if s & _POSITIVE}
-    negative = {c for c, s in status.items() if s and s <= _NEGATIVE}
-    excluded = set(status) - positive - negative
+    before = (earlier & set(status)) - positive
+    negative = {c for c, s in status.items() if s and s <= _NEGATIVE} - before
+    excluded = set(status) - positive - negative - before
     return DecisionLabels(
         frozenset(positive),
         frozenset(negative),
@@ -233,6 +249,7 @@ def labels_from_queue(queue: ReviewQueue, *, since: int | None = None) -> Decisi
         frozenset(reported & (positive | negative)),
         {c: frozenset(a) for c, a in aliases.items()},
         {c: frozenset(a) for c, a in accounts.items()},
+        frozenset(before),
     )
 
 
@@ -364,7 +381,8 @@ def learn_from_decisions(
             "pass the events of the whole period the queue covers"
         )
     labels.check_accounts(ids, features.adult_id.tolist(), features.child_id.tolist())
-    keep = np.array([c not in labels.excluded for c in ids])
+    left_out = labels.excluded | labels.positive_before
+    keep = np.array([c not in left_out for c in ids])
     y = np.array([c in labels.positive for c in ids])[keep]
     table = features.take(np.flatnonzero(keep))
     n_pos = int(y.sum())
