@@ -217,3 +217,33 @@ def test_a_conversation_actioned_before_since_is_never_a_negative(tmp_path: Path
     decisions = json.loads((tmp_path / "cmp" / "compare.json").read_text())["decisions"]
     assert decisions["dismissed"] == 0
     assert decisions["excluded_positive_before_since"] == 1
+
+
+def test_evaluate_warns_on_the_events_a_bundle_was_fitted_on(
+    month: tuple[Path, rs.synthetic.SyntheticData],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Was (found by a hostile review): the from-queue bundle recorded its queue but not
+    its events, and `evaluate` on those very events (in-sample) said nothing."""
+    path, data = month
+    events, _ = data.write(tmp_path / "month")
+    out = tmp_path / "from-decisions"
+    argv = ["train", "--from-queue", str(path), "--events", str(events), "--out", str(out)]
+    assert main(argv) == 0
+    labels = rs.load_model(out).metadata["training"]["labels"]
+    assert labels["events"] == str(events)
+    assert labels["events_sha256"] == rs.model.bundle.sha256_of(events)
+    capsys.readouterr()
+    evaluate = ["evaluate", "--model", str(out), "--no-plots", "--bootstrap", "0"]
+    evaluate += ["--replay-events", "0", "--json", "--data"]
+    assert main([*evaluate, str(tmp_path / "month"), "--out", str(tmp_path / "ev")]) == 0
+    captured = capsys.readouterr()
+    assert "in-sample" in captured.err
+    assert "in-sample" in json.loads(captured.out)["warnings"][0]
+    other = rs.synthetic.generate(300, prevalence=0.1, seed=9)
+    other.write(tmp_path / "other")
+    assert main([*evaluate, str(tmp_path / "other"), "--out", str(tmp_path / "ev2")]) == 0
+    captured = capsys.readouterr()
+    assert "in-sample" not in captured.err
+    assert json.loads(captured.out)["warnings"] == []

@@ -175,6 +175,7 @@ def _from_queue(args: argparse.Namespace) -> dict[str, Any]:
         args.from_queue,
         load_model(current),
         seed=args.seed,
+        events_file=args.events,
         current_bundle=current,
     )
     save_model(result.model, args.out, replace_shipped=args.replace_shipped_model)

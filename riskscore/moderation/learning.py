@@ -328,6 +328,7 @@ def learn_from_decisions(
     seed: int = 0,
     n_splits: int = 5,
     min_retrain_positives: int = MIN_RETRAIN_POSITIVES,
+    events_file: str | Path | None = None,
     current_bundle: str | Path | None = None,
 ) -> LearningResult:
     """Train (or recalibrate) a candidate on moderators' decisions and compare it with
@@ -348,6 +349,10 @@ def learn_from_decisions(
         Adult-grouped folds of the comparison.
     min_retrain_positives : int, default MIN_RETRAIN_POSITIVES
         Below this many positive conversations, recalibrate instead of retraining.
+    events_file : path, optional
+        The file ``events`` were read from: recorded with its sha256, as the queue is,
+        so that ``riskscore evaluate`` warns when it measures the model on them
+        (:func:`~riskscore.evaluation.in_sample.in_sample_warning`).
     current_bundle : path, optional
         The bundle ``current`` was loaded from: recorded with its manifest's sha256 under
         the metadata's ``training.base_model``.
@@ -404,6 +409,8 @@ def learn_from_decisions(
         "source": "review queue decisions",
         "queue": str(source) if source else None,
         "queue_sha256": sha256_of(source) if source else None,
+        "events": None if events_file is None else str(events_file),
+        "events_sha256": None if events_file is None else sha256_of(Path(events_file)),
         **labels.counts(),
         "presumed_negative": int(len(y) - len(labels.positive) - len(labels.negative)),
         "method": method,
