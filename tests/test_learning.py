@@ -4,6 +4,7 @@ compared with the current model on the same adult-grouped folds."""
 from __future__ import annotations
 
 import json
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -247,3 +248,33 @@ def test_evaluate_warns_on_the_events_a_bundle_was_fitted_on(
     captured = capsys.readouterr()
     assert "in-sample" not in captured.err
     assert json.loads(captured.out)["warnings"] == []
+
+
+def test_a_queue_of_text_ids_against_integer_ids_names_the_kinds(tmp_path: Path) -> None:
+    """Was (found by a hostile review): "30 decided conversation(s) are not in the events
+    (e.g. "0", "1", "10")", without saying that the queue's ids are text and the events'
+    integers; now said by the rule of label_positions, as for a labels file."""
+    data = rs.synthetic.generate(300, prevalence=0.1, seed=3, days=7)
+    features = rs.extract_features(data.messages)
+    labels = data.labels
+    truth = dict(zip(labels.conversation_id.tolist(), labels.is_grooming.tolist(), strict=True))
+    ids = features.conversation_id.tolist()
+    rows = zip(ids, features.adult_id, features.child_id, strict=True)
+    t0 = DEFAULT_START + 3600
+    with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as queue:
+        for k, (c, a, ch) in enumerate(list(rows)[:40]):
+            item = queue.add_report(UserReport(str(c), str(ch), str(a), 14.0, t0 + k))
+            outcome = "actioned" if truth[c] else "dismissed"
+            queue.decide(str(a), outcome, moderator="m", item_ids=[item], at=t0 + 10**5 + k)
+    with pytest.raises(SchemaError, match=r"conversation ids are text, the messages' are int"):
+        learn_from_decisions(data.messages, tmp_path / "q.sqlite", rs.load_model())
+
+
+def test_compare_json_is_private(tmp_path: Path) -> None:
+    """Was (found by a hostile review): compare.json, which lists alerted conversations,
+    was written with the umask's mode (0644) beside alerts files of mode 0600."""
+    data = rs.synthetic.generate(200, prevalence=0.1, seed=3, days=7)
+    events = rs.write_messages(data.messages, tmp_path / "events.parquet")
+    argv = ["compare", "default", "default", "--events", str(events)]
+    assert main([*argv, "--out", str(tmp_path / "cmp")]) == 0
+    assert stat.S_IMODE((tmp_path / "cmp" / "compare.json").stat().st_mode) == 0o600

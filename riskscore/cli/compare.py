@@ -286,7 +286,8 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         result["decisions"]["excluded_positive_before_since"] = len(labels.positive_before)
     if args.out is not None:
         path = args.out / "compare.json"
-        with staged_file(path) as staged:  # whole, or the earlier file
+        # whole, or the earlier file; it lists alerted conversations, as alerts files do
+        with staged_file(path, private=True) as staged:
             text = json.dumps(result, indent=2, default=str, allow_nan=False)
             staged.write_text(text + "\n", encoding="utf-8")
         result["file"] = str(path)

@@ -40,6 +40,7 @@ from riskscore.io.shown_ids import shown_id
 from riskscore.model import Platt, RiskModel
 from riskscore.model.bundle import MANIFEST, sha256_of
 from riskscore.model.drift import reference_profile
+from riskscore.model.labels import same_kind_label_ids
 from riskscore.model.training import adult_folds, fit_risk_model
 from riskscore.moderation.cases import Outcome
 from riskscore.moderation.queue import ReviewQueue
@@ -380,6 +381,16 @@ def learn_from_decisions(
     labels = labels.on(known)  # a room's case under its pair's id
     unknown = (labels.positive | labels.negative) - known
     if unknown:
+        kinds = {isinstance(c, str) for c in unknown}
+        try:  # ids all of another kind than the events' (text beside integers), as labels'
+            if len(kinds) == 1:
+                same_kind_label_ids(sorted(unknown), features.conversation_id, "conversation_id")
+        except SchemaError as exc:
+            raise SchemaError(
+                f"{source or 'the review queue'}: {len(unknown)} decided conversation(s) are "
+                f"not in the events, as {exc}",
+                column="conversation_id",
+            ) from None
         example = ", ".join(sorted(map(shown_id, unknown))[:3])  # 7 and "7" apart
         raise SchemaError(
             f"{len(unknown)} decided conversation(s) are not in the events (e.g. {example}); "
