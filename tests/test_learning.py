@@ -3,6 +3,8 @@ compared with the current model on the same adult-grouped folds."""
 
 from __future__ import annotations
 
+import json
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,8 @@ from riskscore.exceptions import SchemaError
 from riskscore.moderation import ReviewQueue
 from riskscore.moderation.learning import labels_from_queue, learn_from_decisions
 from riskscore.moderation.simulation import simulate_month
+from riskscore.moderation.user_reports import UserReport
+from riskscore.synthetic import DEFAULT_START
 
 MONTH = {"n_conversations": 3_000, "prevalence": 0.05, "days": 14, "seed": 4}
 
@@ -139,3 +143,138 @@ def test_compared_alerts_of_another_data_set_are_refused_with_the_queue(
         assert main(["compare", *alerts, *shadow, "--queue", str(path)]) == expected
         refusals = capsys.readouterr().err.count("between other accounts in the alerts files")
         assert refusals == (0 if name == "own" else 2)
+
+
+def test_a_recalibrated_bundle_says_what_it_is(
+    month: tuple[Path, rs.synthetic.SyntheticData], tmp_path: Path
+) -> None:
+    """Was (found by a hostile review): the recalibrated candidate kept the current model's
+    metadata, so its manifest and card said "shifted to a prevalence of 0.01", 772,000
+    training conversations and the shipped model's metrics, although its calibration was a
+    new in-sample Platt fit at the queue's prevalence."""
+    path, data = month
+    events = rs.write_messages(data.messages, tmp_path / "events.parquet")
+    out = tmp_path / "from-decisions"
+    argv = ["train", "--from-queue", str(path), "--events", str(events), "--out", str(out)]
+    assert main(argv) == 0
+    model, current = rs.load_model(out), rs.load_model()
+    training = model.metadata["training"]
+    assert "metrics" not in model.metadata
+    assert "recipe" not in training
+    assert training["calibrated_prevalence"] == model.calibration.prevalence
+    shipped = current.metadata["training"]
+    assert training["calibrated_prevalence"] != shipped["calibrated_prevalence"]
+    assert training["n_conversations"] < current.metadata["training"]["n_conversations"]
+    assert "in sample" in training["calibration"]
+    assert training["comparison"]["candidate"]["pr_auc"] >= 0
+    base = training["base_model"]
+    assert base["parameters_sha256"] == current.parameters_sha256()
+    assert base["metrics"] == current.metadata["metrics"]
+    assert base["training"] == current.metadata["training"]
+    card = (out / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "shifted to a prevalence of" not in card
+    assert f"at a prevalence of\n{training['calibrated_prevalence']}" in card
+
+
+def test_a_retrained_model_records_its_base_and_comparison(
+    month: tuple[Path, rs.synthetic.SyntheticData],
+) -> None:
+    path, data = month
+    current = rs.load_model()
+    result = learn_from_decisions(data.messages, path, current, seed=1, min_retrain_positives=10)
+    training = result.model.metadata["training"]
+    assert training["comparison"] == result.comparison
+    assert training["base_model"] == {"parameters_sha256": current.parameters_sha256()}
+    assert training["calibrated_prevalence"] == result.model.calibration.prevalence
+    assert "out-of-fold" in training["calibration"]
+
+
+def test_a_conversation_actioned_before_since_is_never_a_negative(tmp_path: Path) -> None:
+    """Was (found by a hostile review): `compare --queue --since T` dropped the decisions
+    made before T, so a conversation actioned before T, reported again and dismissed
+    after it ("already actioned") was counted as a dismissed conversation."""
+    data = rs.synthetic.generate(300, prevalence=0.1, seed=3, days=7)
+    features = rs.extract_features(data.messages)
+    c, a, ch = (v.tolist()[0] for v in (features.conversation_id, features.adult_id,
+                                        features.child_id))  # fmt: skip
+    t0 = DEFAULT_START + 3600
+    with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as queue:
+        first = queue.add_report(UserReport(c, ch, a, 14.0, t0))
+        queue.decide(a, "actioned", moderator="m1", item_ids=[first], at=t0 + 100)
+        again = queue.add_report(UserReport(c, ch, a, 14.0, t0 + 3 * 86400))
+        queue.decide(a, "dismissed", moderator="m2", item_ids=[again], at=t0 + 3 * 86400 + 100)
+        since = t0 + 2 * 86400
+        labels = labels_from_queue(queue, since=since)
+        assert c in labels_from_queue(queue).positive
+    assert c not in labels.negative
+    assert c not in labels.positive
+    assert labels.positive_before == {c}
+    assert labels.on([c]).positive_before == {c}
+    assert labels.counts()["excluded_positive_before_since"] == 1
+    events = rs.write_messages(data.messages, tmp_path / "events.parquet")
+    argv = ["compare", "default", "default", "--events", str(events)]
+    argv += ["--queue", str(tmp_path / "q.sqlite"), "--since", str(since)]
+    assert main([*argv, "--out", str(tmp_path / "cmp")]) == 0
+    decisions = json.loads((tmp_path / "cmp" / "compare.json").read_text())["decisions"]
+    assert decisions["dismissed"] == 0
+    assert decisions["excluded_positive_before_since"] == 1
+
+
+def test_evaluate_warns_on_the_events_a_bundle_was_fitted_on(
+    month: tuple[Path, rs.synthetic.SyntheticData],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Was (found by a hostile review): the from-queue bundle recorded its queue but not
+    its events, and `evaluate` on those very events (in-sample) said nothing."""
+    path, data = month
+    events, _ = data.write(tmp_path / "month")
+    out = tmp_path / "from-decisions"
+    argv = ["train", "--from-queue", str(path), "--events", str(events), "--out", str(out)]
+    assert main(argv) == 0
+    labels = rs.load_model(out).metadata["training"]["labels"]
+    assert labels["events"] == str(events)
+    assert labels["events_sha256"] == rs.model.bundle.sha256_of(events)
+    capsys.readouterr()
+    evaluate = ["evaluate", "--model", str(out), "--no-plots", "--bootstrap", "0"]
+    evaluate += ["--replay-events", "0", "--json", "--data"]
+    assert main([*evaluate, str(tmp_path / "month"), "--out", str(tmp_path / "ev")]) == 0
+    captured = capsys.readouterr()
+    assert "in-sample" in captured.err
+    assert "in-sample" in json.loads(captured.out)["warnings"][0]
+    other = rs.synthetic.generate(300, prevalence=0.1, seed=9)
+    other.write(tmp_path / "other")
+    assert main([*evaluate, str(tmp_path / "other"), "--out", str(tmp_path / "ev2")]) == 0
+    captured = capsys.readouterr()
+    assert "in-sample" not in captured.err
+    assert json.loads(captured.out)["warnings"] == []
+
+
+def test_a_queue_of_text_ids_against_integer_ids_names_the_kinds(tmp_path: Path) -> None:
+    """Was (found by a hostile review): "30 decided conversation(s) are not in the events
+    (e.g. "0", "1", "10")", without saying that the queue's ids are text and the events'
+    integers; now said by the rule of label_positions, as for a labels file."""
+    data = rs.synthetic.generate(300, prevalence=0.1, seed=3, days=7)
+    features = rs.extract_features(data.messages)
+    labels = data.labels
+    truth = dict(zip(labels.conversation_id.tolist(), labels.is_grooming.tolist(), strict=True))
+    ids = features.conversation_id.tolist()
+    rows = zip(ids, features.adult_id, features.child_id, strict=True)
+    t0 = DEFAULT_START + 3600
+    with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as queue:
+        for k, (c, a, ch) in enumerate(list(rows)[:40]):
+            item = queue.add_report(UserReport(str(c), str(ch), str(a), 14.0, t0 + k))
+            outcome = "actioned" if truth[c] else "dismissed"
+            queue.decide(str(a), outcome, moderator="m", item_ids=[item], at=t0 + 10**5 + k)
+    with pytest.raises(SchemaError, match=r"conversation ids are text, the messages' are int"):
+        learn_from_decisions(data.messages, tmp_path / "q.sqlite", rs.load_model())
+
+
+def test_compare_json_is_private(tmp_path: Path) -> None:
+    """Was (found by a hostile review): compare.json, which lists alerted conversations,
+    was written with the umask's mode (0644) beside alerts files of mode 0600."""
+    data = rs.synthetic.generate(200, prevalence=0.1, seed=3, days=7)
+    events = rs.write_messages(data.messages, tmp_path / "events.parquet")
+    argv = ["compare", "default", "default", "--events", str(events)]
+    assert main([*argv, "--out", str(tmp_path / "cmp")]) == 0
+    assert stat.S_IMODE((tmp_path / "cmp" / "compare.json").stat().st_mode) == 0o600

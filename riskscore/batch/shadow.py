@@ -33,13 +33,13 @@ import pyarrow as pa
 
 from riskscore._checks import is_sha256_hex
 from riskscore.batch.alerts import write_alerts
+from riskscore.batch.shadow_records import RecordAccounts, check_one_run
 from riskscore.exceptions import SchemaError
 from riskscore.io.arrow import TABLE_FORMATS
 from riskscore.io.files import CSV_SUFFIXES, PARQUET_SUFFIXES, check_regular_file, real_path
 from riskscore.io.given_ids import ACCOUNT_ID_COLUMNS, given_id, integer_text_columns
 from riskscore.io.ids import check_ids
 from riskscore.io.json_lines import json_loads
-from riskscore.io.pair_ids import conversation_aliases
 from riskscore.io.problems import Found
 from riskscore.io.raw import show, shown
 from riskscore.io.staging import StagedOutputs
@@ -224,36 +224,6 @@ class ShadowRunAlerts:
     accounts: RecordAccounts
 
 
-@dataclass(frozen=True, slots=True)
-class RecordAccounts:
-    """The conversation and its two accounts of each record of scores or alerts files, in
-    file order (a conversation of several records is listed once per record)."""
-
-    conversation_id: list[Any]
-    adult_id: list[Any]
-    child_id: list[Any]
-
-    def __add__(self, other: RecordAccounts) -> RecordAccounts:
-        return RecordAccounts(
-            self.conversation_id + other.conversation_id,
-            self.adult_id + other.adult_id,
-            self.child_id + other.child_id,
-        )
-
-    def named_as(self, other: RecordAccounts) -> list[Any]:
-        """These records' conversation ids, each as ``other`` names the same two accounts'
-        conversation where it uses another of its ids: a room's id online, its pair's id in
-        batch (:func:`~riskscore.io.pair_ids.conversation_aliases`)."""
-        known: dict[Any, set[frozenset[Any]]] = {}
-        for cid, *pair in zip(other.conversation_id, other.adult_id, other.child_id, strict=True):
-            known.setdefault(cid, set()).add(frozenset(pair))
-        out = []
-        for cid, *pair in zip(self.conversation_id, self.adult_id, self.child_id, strict=True):
-            aliases = () if cid in known else conversation_aliases(cid, *pair)
-            out.append(next((a for a in aliases if frozenset(pair) in known.get(a, ())), cid))
-        return out
-
-
 def read_conversation_ids(path: Path) -> list[Any]:
     """The ``conversation_id`` column of a scores or alerts file (Parquet or JSON lines,
     e.g. the alerts ``riskscore stream`` writes and the shadow alerts it records), in
@@ -426,7 +396,8 @@ def read_shadow_run(out_dir: str | Path) -> ShadowRunAlerts:
     SchemaError
         The summary is not a regular file or not a shadow run's, or the run was
         written as CSV (whose cells lose the id type: 1 and "1" would match; score with
-        --format parquet or jsonl).
+        --format parquet or jsonl), or the files are not of one run
+        (:func:`~riskscore.batch.shadow_records.check_one_run`).
     """
     out = Path(out_dir)
     path = out / SHADOW_DIR / SUMMARY_NAME
@@ -476,6 +447,13 @@ def read_shadow_run(out_dir: str | Path) -> ShadowRunAlerts:
         read_alerts(paths[2]),
     ]
     scored, production, shadow = ([given_id(i, decimal) for i in f.conversation_id] for f in files)
+    check_one_run(
+        path,
+        summary,
+        (paths[0], paths[1], paths[2]),
+        (files[0], files[1], files[2]),
+        (scored, production, shadow),
+    )
     every = RecordAccounts(
         [*scored, *production, *shadow],
         [a for f in files for a in f.adult_id],

@@ -278,13 +278,16 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         result["label"] = label
         for model, bundle in zip(result["models"], (args.model_a, args.model_b), strict=True):
             model["path"] = str(bundle.path)  # the name as given, and where it resolved
-    if result["decisions"] is not None:
+    if result["decisions"] is not None and labels is not None:
         result["decisions"]["since"] = (
             None if since is None else datetime.fromtimestamp(since, UTC).isoformat()
         )
+        # actioned or escalated before --since: never counted as dismissed, left out
+        result["decisions"]["excluded_positive_before_since"] = len(labels.positive_before)
     if args.out is not None:
         path = args.out / "compare.json"
-        with staged_file(path) as staged:  # whole, or the earlier file
+        # whole, or the earlier file; it lists alerted conversations, as alerts files do
+        with staged_file(path, private=True) as staged:
             text = json.dumps(result, indent=2, default=str, allow_nan=False)
             staged.write_text(text + "\n", encoding="utf-8")
         result["file"] = str(path)
@@ -337,6 +340,12 @@ def render(result: dict[str, Any]) -> None:
             f"({number_text(decisions['not_compared'])} about other "
             "conversations)"
         )
+        if decisions.get("excluded_positive_before_since"):
+            print(
+                f"  {plural(decisions['excluded_positive_before_since'], 'conversation')} "
+                "actioned or escalated before then and decided again since left out (never "
+                "counted as dismissed)"
+            )
         for label in ("a", "b"):
             d = decisions[label]
             precision = d["precision_on_decided"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from typing import Any, Final
 
 from riskscore._optional import import_extra
@@ -17,6 +18,7 @@ from riskscore.cli._source_options import check_source_options
 from riskscore.cli._time import seed, synthetic_conversations, whole_number
 from riskscore.cli._unread import unread_note
 from riskscore.evaluation import evaluate
+from riskscore.evaluation.in_sample import in_sample_warning
 from riskscore.evaluation.labels import LABEL_COLUMNS
 from riskscore.evaluation.markdown import num, with_ci
 from riskscore.evaluation.metrics import MAX_BOOTSTRAP, check_replicates
@@ -35,7 +37,9 @@ EXAMPLE = (
     "  riskscore evaluate --data test-data/ --out evaluation/\n"
     "  riskscore evaluate --data test-data/ --policy policies/mine.toml --out evaluation/\n"
     "  riskscore evaluate --worlds 30 --out robustness/   # unseen and stress worlds\n\n"
-    "Evaluate on data the model was not trained on (another seed, or held-out adults).\n"
+    "Evaluate on data the model was not trained on (another seed, or held-out adults): a\n"
+    "bundle that records the events it was fitted on (`train --data`, `train --from-queue`)\n"
+    "is warned about on stderr and in the result's `warnings` when evaluated on them.\n"
     "Operating points (review and urgent tiers) and early detection use --policy (default:\n"
     "the built-in policy, `riskscore policy default`). With --worlds the model is measured\n"
     "on that many synthetic worlds it was never trained on and on every stress world\n"
@@ -124,6 +128,10 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         step("read")
         data = SyntheticData.read(args.data, max_future_s=args.max_future_s)
         model = load_model(args.model)
+        # in-sample metrics look like evidence: said on stderr and in the result
+        warning = in_sample_warning(model.metadata, args.data / "events.parquet")
+        if warning is not None:
+            print(f"riskscore evaluate: warning: {warning}", file=sys.stderr)
         step("evaluate")
         report = evaluate(
             model,
@@ -160,6 +168,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         "latency_weighted_f1": None if ed is None else ed.latency_weighted_f1,
         "median_latency_messages": None if ed is None else ed.median_latency_messages,
         "unread_columns": list(data.messages.unread_columns),
+        "warnings": [] if warning is None else [warning],
     }
 
 

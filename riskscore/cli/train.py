@@ -27,7 +27,14 @@ from riskscore.evaluation.training_job import train_model
 from riskscore.io import read_messages
 from riskscore.io.files import check_not_inputs
 from riskscore.model import load_model, save_model
-from riskscore.model.bundle import MANIFEST, MODEL_CARD, PARAMS, SIGNATURE, check_replaceable
+from riskscore.model.bundle import (
+    MANIFEST,
+    MODEL_CARD,
+    PARAMS,
+    SIGNATURE,
+    check_replaceable,
+    default_model_dir,
+)
 from riskscore.model.recipe import DEFAULT_N_WORLDS, TRAINING_WORLD_SEEDS
 from riskscore.moderation.learning import MIN_RETRAIN_POSITIVES, learn_from_decisions
 from riskscore.moderation.queue_db import check_exists
@@ -162,11 +169,14 @@ def _from_queue(args: argparse.Namespace) -> dict[str, Any]:
     if args.events is None:
         raise ValueError("--from-queue needs --events: every event of the queue's period")
     check_exists(args.from_queue)  # before the events are read
+    current = default_model_dir() if args.model is None else args.model
     result = learn_from_decisions(
         read_messages(args.events, max_future_s=args.max_future_s),
         args.from_queue,
-        load_model(args.model),
+        load_model(current),
         seed=args.seed,
+        events_file=args.events,
+        current_bundle=current,
     )
     save_model(result.model, args.out, replace_shipped=args.replace_shipped_model)
     return {

@@ -26,7 +26,7 @@ from riskscore.model import (
     fit_risk_model,
     save_model,
 )
-from riskscore.model.bundle import check_not_shipped, check_replaceable
+from riskscore.model.bundle import check_not_shipped, check_replaceable, sha256_of
 from riskscore.model.recipe import DEFAULT_N_WORLDS, TRAINING_WORLD_SEEDS
 from riskscore.model.training import lightgbm_classifier
 from riskscore.policy import AlertPolicy
@@ -178,6 +178,8 @@ def train_model(
             model, features.take(test_idx), scored.is_grooming[test_idx], policy
         )
         model.metadata["training"]["source"] = str(data_dir)
+        # `riskscore evaluate` on these events warns that it is in-sample (in_sample_warning)
+        model.metadata["training"]["events_sha256"] = sha256_of(Path(data_dir) / "events.parquet")
         model.metadata["training"]["test_fraction"] = test_fraction
         model.metadata["training"]["metrics_label"] = scored.label
     model.metadata["metrics"] = metrics

@@ -351,7 +351,8 @@ def _training_data(training: Mapping[str, Any]) -> list[str]:
     if provenance == "queue":
         return [
             "Conversations of a platform's period labelled by its moderators' decisions",
-            "(`riskscore train --from-queue`; provenance under `labels` below).",
+            "(`riskscore train --from-queue`; provenance under `labels` below), learnt from the",
+            "model under `base_model`; `comparison` holds both models' out-of-fold metrics.",
         ]
     if provenance == "data":
         # a directory's name, whoever chose it: one code span whatever backticks it holds
@@ -436,14 +437,23 @@ def _model_section(metadata: Mapping[str, Any], training: Mapping[str, Any]) -> 
         "(`n_events`, `recent_rate_per_day`) is not an input, and the span (`span_hours`)",
         "only lowers risk from its reference of 0 hours: no conversation is scored for being",
         "long or new." + _caps(metadata.get("input_caps", {})),
-        "Probabilities are calibrated by Platt scaling on out-of-fold",
-        "margins (folds grouped by adult account) and shifted to a prevalence of",
-        f"{markdown_line(training.get('calibrated_prevalence', 'n/a'))}. Reasons are exact "
-        "Shapley values",
+        *_calibration(training),
         "against a conversation that shows no signal (`docs/features.md`), so a reason always",
         "names something present.",
         "",
     ]
+
+
+def _calibration(training: Mapping[str, Any]) -> list[str]:
+    """How the probabilities are calibrated: as ``calibration`` says, else as training does."""
+    at = f"{markdown_line(training.get('calibrated_prevalence', 'n/a'))}. Reasons are exact"
+    how = [
+        "Platt scaling on out-of-fold",
+        "margins (folds grouped by adult account) and shifted to a prevalence of",
+    ]
+    if "calibration" in training:
+        how = [markdown_line(training["calibration"]) + ",", "at a prevalence of"]
+    return [f"Probabilities are calibrated by {how[0]}", how[1], f"{at} Shapley values"]
 
 
 def _limitations(

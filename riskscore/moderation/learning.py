@@ -22,7 +22,7 @@ margins), which needs far fewer labels than trees do.
 
 from __future__ import annotations
 
-import hashlib
+import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +38,9 @@ from riskscore.io.given_ids import given_conversation_ids
 from riskscore.io.pair_ids import conversation_aliases
 from riskscore.io.shown_ids import shown_id
 from riskscore.model import Platt, RiskModel
+from riskscore.model.bundle import MANIFEST, sha256_of
 from riskscore.model.drift import reference_profile
+from riskscore.model.labels import same_kind_label_ids
 from riskscore.model.training import adult_folds, fit_risk_model
 from riskscore.moderation.cases import Outcome
 from riskscore.moderation.queue import ReviewQueue
@@ -58,6 +60,14 @@ FloatArray = npt.NDArray[np.float64]
 MIN_RETRAIN_POSITIVES: Final = 200
 _POSITIVE: Final = frozenset({Outcome.ACTIONED.value, Outcome.ESCALATED.value})
 _NEGATIVE: Final = frozenset({Outcome.DISMISSED.value})
+#: Metadata that describes the trees, kept by a recalibrated model (which keeps them).
+_TREE_METADATA: Final = ("estimator", "inputs", "unconstrained_inputs", "tree_params", "input_caps")
+_CALIBRATION: Final = {
+    "recalibrated": "Platt scaling of the base model's margins (its trees kept), refitted "
+    "in sample on every labelled conversation of the queue's period",
+    "retrained": "Platt scaling on out-of-fold margins (folds grouped by adult account) of "
+    "trees fitted on the queue's labels",
+}
 SELECTION_BIAS: Final = (
     "labels exist only for conversations the current model alerted or a user reported; "
     "every other conversation is presumed negative, so grooming that neither caught is "
@@ -85,6 +95,10 @@ class DecisionLabels:
     accounts : mapping
         Each labelled conversation's accounts as its items name them (as text), checked
         against the events by :meth:`check_accounts`.
+    positive_before : frozenset
+        Conversations decided actioned or escalated only before ``since``
+        (:func:`labels_from_queue`) whose later items would have labelled them: never
+        negative, and left out.
     """
 
     positive: frozenset[Any]
@@ -93,6 +107,7 @@ class DecisionLabels:
     from_reports: frozenset[Any]
     aliases: Mapping[Any, frozenset[Any]] = field(default_factory=dict, hash=False)
     accounts: Mapping[Any, frozenset[str]] = field(default_factory=dict, hash=False)
+    positive_before: frozenset[Any] = frozenset()
 
     def on(self, conversations: Collection[Any]) -> DecisionLabels:
         """The labels with each id that is none of ``conversations`` (ids as the queue
@@ -123,14 +138,17 @@ class DecisionLabels:
             return frozenset(to(c) for c in ids)
 
         positive = moved(self.positive)
-        excluded = moved(self.excluded) - positive
-        negative = moved(self.negative) - positive - excluded
+        before = moved(self.positive_before) - positive
+        excluded = moved(self.excluded) - positive - before
+        negative = moved(self.negative) - positive - excluded - before
         from_reports = moved(self.from_reports) & (positive | negative)
         accounts: dict[Any, frozenset[str]] = {}
         for c, names in self.accounts.items():
             at = to(c)
             accounts[at] = accounts.get(at, frozenset()) | names
-        return DecisionLabels(positive, negative, excluded, from_reports, self.aliases, accounts)
+        return DecisionLabels(
+            positive, negative, excluded, from_reports, self.aliases, accounts, before
+        )
 
     def check_accounts(
         self,
@@ -182,6 +200,7 @@ class DecisionLabels:
             "positive": len(self.positive),
             "negative": len(self.negative),
             "excluded_open": len(self.excluded),
+            "excluded_positive_before_since": len(self.positive_before),
             "from_user_reports": len(self.from_reports),
         }
 
@@ -195,16 +214,22 @@ def labels_from_queue(queue: ReviewQueue, *, since: int | None = None) -> Decisi
         The decisions.
     since : int, optional
         Epoch seconds: only decisions made at or after it count (items decided before
-        are left out; open items are excluded as always). Default: every decision.
+        are left out; open items are excluded as always). Default: every decision. A
+        conversation decided actioned or escalated before it is never a negative: when
+        its items since hold no positive decision, it is left out
+        (:attr:`DecisionLabels.positive_before`).
     """
     status: dict[Any, set[str]] = {}
     reported: set[Any] = set()
     aliases: dict[Any, set[Any]] = {}
     accounts: dict[Any, set[str]] = {}
+    earlier: set[Any] = set()  # decided positive before since
     for item in queue.items():
         if item.conversation_id is None:
             continue
         if since is not None and item.decided_at is not None and item.decided_at < since:
+            if item.status in _POSITIVE:
+                earlier.add(item.conversation_id)
             continue
         status.setdefault(item.conversation_id, set()).add(item.status)
         others = conversation_aliases(item.conversation_id, item.adult_id, item.child_id)
@@ -215,8 +240,9 @@ def labels_from_queue(queue: ReviewQueue, *, since: int | None = None) -> Decisi
         if item.kind != "alert":
             reported.add(item.conversation_id)
     positive = {c for c, s in status.items() if s & _POSITIVE}
-    negative = {c for c, s in status.items() if s and s <= _NEGATIVE}
-    excluded = set(status) - positive - negative
+    before = (earlier & set(status)) - positive
+    negative = {c for c, s in status.items() if s and s <= _NEGATIVE} - before
+    excluded = set(status) - positive - negative - before
     return DecisionLabels(
         frozenset(positive),
         frozenset(negative),
@@ -224,6 +250,7 @@ def labels_from_queue(queue: ReviewQueue, *, since: int | None = None) -> Decisi
         frozenset(reported & (positive | negative)),
         {c: frozenset(a) for c, a in aliases.items()},
         {c: frozenset(a) for c, a in accounts.items()},
+        frozenset(before),
     )
 
 
@@ -273,7 +300,25 @@ def _fit(
     if retrain:
         return fit_risk_model(features, y, groups=groups, seed=seed, inputs=current.feature_names)
     margin = current.trees.margins(current.inputs(features))
-    return RiskModel(current.trees, Platt.fit(margin, y), metadata=dict(current.metadata))
+    kept = {k: v for k, v in current.metadata.items() if k in _TREE_METADATA}
+    return RiskModel(current.trees, Platt.fit(margin, y), metadata=kept)
+
+
+def _base_model(current: RiskModel, bundle: str | Path | None, retrained: bool) -> dict[str, Any]:
+    """What identifies the model learnt from; a recalibrated model (its trees) also keeps
+    the base model's training summary and metrics, measured on the base model."""
+    base: dict[str, Any] = {"parameters_sha256": current.parameters_sha256()}
+    if bundle is not None:
+        manifest = Path(bundle) / MANIFEST
+        base["bundle"] = str(bundle)
+        base["manifest_sha256"] = sha256_of(manifest)
+        libraries = json.loads(manifest.read_text(encoding="utf-8")).get("libraries") or {}
+        base["riskscore_version"] = libraries.get("riskscore")
+    if not retrained:
+        base["training"] = current.metadata.get("training", {})
+        if "metrics" in current.metadata:  # measured on the base model, not on this one
+            base["metrics"] = current.metadata["metrics"]
+    return base
 
 
 def learn_from_decisions(
@@ -284,6 +329,8 @@ def learn_from_decisions(
     seed: int = 0,
     n_splits: int = 5,
     min_retrain_positives: int = MIN_RETRAIN_POSITIVES,
+    events_file: str | Path | None = None,
+    current_bundle: str | Path | None = None,
 ) -> LearningResult:
     """Train (or recalibrate) a candidate on moderators' decisions and compare it with
     ``current`` on the same adult-grouped folds.
@@ -303,10 +350,22 @@ def learn_from_decisions(
         Adult-grouped folds of the comparison.
     min_retrain_positives : int, default MIN_RETRAIN_POSITIVES
         Below this many positive conversations, recalibrate instead of retraining.
+    events_file : path, optional
+        The file ``events`` were read from: recorded with its sha256, as the queue is,
+        so that ``riskscore evaluate`` warns when it measures the model on them
+        (:func:`~riskscore.evaluation.in_sample.in_sample_warning`).
+    current_bundle : path, optional
+        The bundle ``current`` was loaded from: recorded with its manifest's sha256 under
+        the metadata's ``training.base_model``.
 
     Returns
     -------
     LearningResult
+        The candidate's metadata says what it is: ``training`` holds the method, the
+        calibration and the prevalence it is calibrated at, the labels' counts and
+        provenance, the out-of-fold ``comparison`` and the ``base_model`` (its
+        parameters' sha256; when recalibrated, also its training summary and metrics,
+        which were measured on it, not on the candidate).
     """
     source = None
     if not isinstance(queue, ReviewQueue):
@@ -322,13 +381,24 @@ def learn_from_decisions(
     labels = labels.on(known)  # a room's case under its pair's id
     unknown = (labels.positive | labels.negative) - known
     if unknown:
+        kinds = {isinstance(c, str) for c in unknown}
+        try:  # ids all of another kind than the events' (text beside integers), as labels'
+            if len(kinds) == 1:
+                same_kind_label_ids(sorted(unknown), features.conversation_id, "conversation_id")
+        except SchemaError as exc:
+            raise SchemaError(
+                f"{source or 'the review queue'}: {len(unknown)} decided conversation(s) are "
+                f"not in the events, as {exc}",
+                column="conversation_id",
+            ) from None
         example = ", ".join(sorted(map(shown_id, unknown))[:3])  # 7 and "7" apart
         raise SchemaError(
             f"{len(unknown)} decided conversation(s) are not in the events (e.g. {example}); "
             "pass the events of the whole period the queue covers"
         )
     labels.check_accounts(ids, features.adult_id.tolist(), features.child_id.tolist())
-    keep = np.array([c not in labels.excluded for c in ids])
+    left_out = labels.excluded | labels.positive_before
+    keep = np.array([c not in left_out for c in ids])
     y = np.array([c in labels.positive for c in ids])[keep]
     table = features.take(np.flatnonzero(keep))
     n_pos = int(y.sum())
@@ -349,20 +419,15 @@ def learn_from_decisions(
     provenance = {
         "source": "review queue decisions",
         "queue": str(source) if source else None,
-        "queue_sha256": hashlib.sha256(source.read_bytes()).hexdigest() if source else None,
+        "queue_sha256": sha256_of(source) if source else None,
+        "events": None if events_file is None else str(events_file),
+        "events_sha256": None if events_file is None else sha256_of(Path(events_file)),
         **labels.counts(),
         "presumed_negative": int(len(y) - len(labels.positive) - len(labels.negative)),
         "method": method,
         "min_retrain_positives": min_retrain_positives,
         "selection_bias": SELECTION_BIAS,
     }
-    metadata = dict(model.metadata)
-    metadata["training"] = {**dict(metadata.get("training", {})), "labels": provenance}
-    inputs = model.inputs(table)
-    metadata["reference_distributions"] = reference_profile(
-        inputs, model.feature_names, model.predict_proba(inputs)
-    )
-    model = RiskModel(model.trees, model.calibration, metadata=metadata)
     comparison = {
         "folds": n_splits,
         "grouped_by": "adult account",
@@ -373,4 +438,22 @@ def learn_from_decisions(
         "note": "the current model chose which conversations were decided, so its figures "
         "here are optimistic; compare the two, not either with the model card",
     }
+    metadata = dict(model.metadata)
+    metadata.pop("metrics", None)
+    metadata["training"] = {
+        "n_conversations": len(y),
+        "n_grooming": n_pos,
+        "prevalence": n_pos / len(y),
+        "calibrated_prevalence": model.calibration.prevalence,
+        "calibration": _CALIBRATION[method],
+        "seed": seed,
+        "labels": provenance,
+        "comparison": comparison,
+        "base_model": _base_model(current, current_bundle, retrain),
+    }
+    inputs = model.inputs(table)
+    metadata["reference_distributions"] = reference_profile(
+        inputs, model.feature_names, model.predict_proba(inputs)
+    )
+    model = RiskModel(model.trees, model.calibration, metadata=metadata)
     return LearningResult(model, method, comparison, provenance)
