@@ -4,14 +4,23 @@ user's file, one others may read) is refused, never written into or resumed from
 
 from __future__ import annotations
 
+import io
 import os
 import stat
+import sys
 from pathlib import Path
 
 import pytest
 
+from riskscore.cli import main
 from riskscore.exceptions import CheckpointError
-from riskscore.io.private import UnsafeFileError, check_private
+from riskscore.io import sqlite
+from riskscore.io.private import (
+    UnsafeFileError,
+    append_private_lines,
+    check_private,
+    open_private_append,
+)
 from riskscore.online import lock
 
 ROOT = os.geteuid() == 0
@@ -74,3 +83,78 @@ def test_check_private_accepts_only_own_private_files(tmp_path: Path) -> None:
     assert issubclass(UnsafeFileError, PermissionError)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     check_private(os.devnull, os.lstat(os.devnull))
+
+
+def _planted(path: Path, how: str) -> Path:
+    """A file at ``path`` as another user would leave it: a link to a victim file, a file
+    everyone may read and write, or (as root) another user's ``0600`` file."""
+    if how == "link":
+        victim = path.parent / "victim"
+        victim.write_text("")
+        victim.chmod(0o600)
+        path.symlink_to(victim)
+        return victim
+    path.write_bytes(b"")
+    path.chmod(0o666 if how == "shared" else 0o600)
+    if how == "other user":
+        os.chown(path, OTHER_UID, OTHER_UID)
+    return path
+
+
+HOW = [
+    "link",
+    "shared",
+    pytest.param("other user", marks=pytest.mark.skipif(not ROOT, reason="needs root")),
+]
+
+
+@pytest.mark.parametrize("how", HOW)
+def test_a_planted_alerts_file_is_not_appended_to(tmp_path: Path, how: str) -> None:
+    """Was: --shadow-out (and every private append) wrote into a link's target, or into a
+    file another user made and everyone may read."""
+    target = _planted(tmp_path / "shadow.jsonl", how)
+    with pytest.raises(UnsafeFileError, match=r"shadow\.jsonl is .*remove it"):
+        append_private_lines(tmp_path / "shadow.jsonl", ['{"a": 1}'])
+    with pytest.raises(UnsafeFileError):
+        open_private_append(tmp_path / "shadow.jsonl")
+    assert target.read_bytes() == b""
+
+
+@pytest.mark.parametrize("how", HOW)
+def test_a_planted_database_is_not_written_or_resumed(tmp_path: Path, how: str) -> None:
+    """Was: an existing queue or checkpoint file was used as it was (another user's, one
+    everyone may read, through a link)."""
+    path = tmp_path / "state.sqlite"
+    target = _planted(path, how)
+    with pytest.raises(UnsafeFileError, match=r"state\.sqlite is "):
+        sqlite.connect(path)
+    with pytest.raises(UnsafeFileError, match=r"state\.sqlite is "):
+        sqlite.open_snapshot(path)
+    assert target.read_bytes() == b""
+
+
+@pytest.mark.parametrize("side", ["-wal", "-shm"])
+def test_a_database_side_file_others_may_use_is_refused(tmp_path: Path, side: str) -> None:
+    path = tmp_path / "state.sqlite"
+    sqlite.connect(path).close()
+    extra = Path(f"{path}{side}")
+    extra.write_bytes(b"")
+    extra.chmod(0o644)
+    with pytest.raises(UnsafeFileError, match=f"state.sqlite{side} is a file .* mode 0644"):
+        sqlite.connect(path)
+    extra.chmod(0o600)
+    sqlite.connect(path).close()
+
+
+@pytest.mark.skipif(not ROOT, reason="needs root to make another user's file")
+def test_stream_refuses_to_resume_another_users_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    checkpoint = tmp_path / "state.sqlite"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    assert main(["stream", "--checkpoint", str(checkpoint)]) == 0
+    os.chown(checkpoint, OTHER_UID, OTHER_UID)
+    before = checkpoint.read_bytes()
+    assert main(["stream", "--checkpoint", str(checkpoint)]) == 2
+    assert f"owned by uid {OTHER_UID}" in capsys.readouterr().err
+    assert checkpoint.read_bytes() == before

@@ -142,11 +142,14 @@ def make_private(path: str | os.PathLike[str]) -> None:
 def open_private_append(path: str | os.PathLike[str]) -> TextIO:
     """Open ``path`` to append text lines, creating it with mode :data:`FILE_MODE`.
 
-    A file that already exists keeps its mode (its owner chose it). A FIFO is opened
-    only when a process reads it: with none, the open would wait for ever.
+    A file that already exists must be safe (:func:`check_private`: not a link, yours,
+    mode ``0600`` or stricter). A FIFO is opened only when a process reads it: with none,
+    the open would wait for ever.
 
     Raises
     ------
+    UnsafeFileError
+        ``path`` exists and is not safe to write into.
     OSError
         ``ENXIO``: ``path`` is a FIFO that no process reads (the message says so).
 
@@ -165,10 +168,11 @@ def open_private_append(path: str | os.PathLike[str]) -> TextIO:
 
 
 def _open_append(path: str | os.PathLike[str]) -> int:
-    """A descriptor appending to ``path`` (created with :data:`FILE_MODE`), non-blocking."""
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK  # a FIFO: no wait
+    """A descriptor appending to ``path`` (created with :data:`FILE_MODE`; an existing one
+    must pass :func:`check_private`), non-blocking."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK  # a FIFO: no wait
     try:
-        return os.open(Path(path), flags, FILE_MODE)
+        return open_private(Path(path), flags)[0]
     except OSError as exc:
         if exc.errno != errno.ENXIO:
             raise
