@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import riskscore as rs
 from riskscore.cli import main
 from riskscore.exceptions import CheckpointError
 from riskscore.io import sqlite
@@ -158,3 +159,29 @@ def test_stream_refuses_to_resume_another_users_checkpoint(
     assert main(["stream", "--checkpoint", str(checkpoint)]) == 2
     assert f"owned by uid {OTHER_UID}" in capsys.readouterr().err
     assert checkpoint.read_bytes() == before
+
+
+def test_a_checkpoint_is_not_resumed_under_another_policy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: a checkpoint written under one --policy resumed under another in silence, and
+    the alerts matched neither policy's uninterrupted run."""
+    lower = tmp_path / "lower.toml"
+    mapping = rs.AlertPolicy.default().to_mapping(name="lower")
+    for band in mapping["bands"]:
+        band["review"], band["urgent"] = 0.05, 0.3
+    lower.write_text(rs.AlertPolicy.from_mapping(mapping).to_toml(name="lower"))
+    checkpoint = tmp_path / "state.sqlite"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    assert main(["stream", "--checkpoint", str(checkpoint)]) == 0
+    before = checkpoint.read_bytes()
+    capsys.readouterr()
+    assert main(["stream", "--checkpoint", str(checkpoint), "--policy", str(lower)]) == 2
+    err = capsys.readouterr().err
+    default, given = rs.AlertPolicy.default().sha256(), rs.AlertPolicy.from_toml(lower).sha256()
+    assert f"another policy (sha256 {default}) than the one given (sha256 {given})" in err
+    assert checkpoint.read_bytes() == before
+    scorer = rs.OnlineScorer.restore(checkpoint, rs.load_model(), rs.AlertPolicy.default())
+    scorer.release_checkpoints()
+    with pytest.raises(CheckpointError, match="another policy"):
+        rs.OnlineScorer.restore(checkpoint, rs.load_model(), rs.AlertPolicy.from_toml(lower))
