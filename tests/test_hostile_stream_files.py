@@ -5,6 +5,7 @@ user's file, one others may read) is refused, never written into or resumed from
 from __future__ import annotations
 
 import io
+import json
 import os
 import stat
 import sys
@@ -185,3 +186,39 @@ def test_a_checkpoint_is_not_resumed_under_another_policy(
     scorer.release_checkpoints()
     with pytest.raises(CheckpointError, match="another policy"):
         rs.OnlineScorer.restore(checkpoint, rs.load_model(), rs.AlertPolicy.from_toml(lower))
+
+
+def test_a_whole_last_line_without_its_line_break_waits_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: a last line that was complete JSON but had no line break yet (a file still
+    being written) was applied and counted; once its writer added the line break, every
+    resume was refused (the lines no longer matched the checkpoint's fingerprint)."""
+    event = {
+        "conversation_id": 7,
+        "sender_id": "a",
+        "recipient_id": "b",
+        "channel": "direct",
+        "event": "message",
+    }
+    events = [json.dumps({**event, "timestamp": 1_767_225_600 + 60 * i}) + "\n" for i in range(6)]
+    checkpoint = tmp_path / "state.sqlite"
+
+    def stream(text: str, *options: str) -> str:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+        monkeypatch.setattr(sys, "stdout", io.StringIO())
+        assert main(["stream", "--time-source", "events", *options]) == 0
+        return capsys.readouterr().err
+
+    first = stream("".join(events[:3]) + events[3].rstrip("\n"), "--checkpoint", str(checkpoint))
+    assert "line 4: the last line has no line break" in first
+    assert "3 lines (0 skipped as already processed), 3 events" in first
+    second = stream("".join(events), "--checkpoint", str(checkpoint))
+    assert "after input line 3" in second
+    assert "3 events, 0 rejected" in second
+    restored = rs.OnlineScorer.restore(checkpoint, rs.load_model())
+    assert restored.n_events == 6
+    # with no checkpoint, this run's input is all there is: its last line is applied
+    assert "4 lines (0 skipped as already processed), 4 events" in stream(
+        "".join(events[:3]) + events[3].rstrip("\n")
+    )

@@ -28,6 +28,7 @@ __all__ = [
     "cut_short_text",
     "file_format_hint",
     "parse_line",
+    "unfinished",
     "utf8_stdin",
 ]
 
@@ -75,14 +76,22 @@ def parse_line(line: str) -> dict[str, Any]:
 
 
 def cut_short_text(checkpoint: Path) -> str:
-    """What follows the refusal of the input's last line when it has no line break and is
-    not valid JSON, with a checkpoint: perhaps a file still being written. Counted as
-    processed, a stream resumed on the finished file skipped it, and its event was never
-    applied; it is left out of the checkpoint's count instead."""
+    """What is said of the input's last line when it has no line break (:func:`unfinished`),
+    with a checkpoint: perhaps a file still being written, whose writer may finish the line
+    (valid JSON already, or not) and go on. Applied and counted as processed, the finished
+    line no longer matched the checkpoint's fingerprint and every resume was refused (or,
+    cut short, its event was never applied); it is neither applied nor counted instead."""
     return (
-        "; it is the last line and has no line break, so it may be cut short (still being "
-        f"written): not counted as processed, a stream resumed from {checkpoint} reads it again"
+        "the last line has no line break, so it may be unfinished (still being written): not "
+        f"applied nor counted as processed; a stream resumed from {checkpoint} reads it, whole"
     )
+
+
+def unfinished(line: str) -> bool:
+    """Whether ``line`` (of :func:`bounded_lines`) is the input's last and has no line break,
+    as the last line of a file still being written (a line cut for its length also has
+    none, but is longer than :data:`MAX_LINE_CHARS`: refused for that, whole or not)."""
+    return not line.endswith("\n") and len(line) < _READ_CHARS
 
 
 def bounded_lines(stream: TextIO) -> Iterator[str]:

@@ -25,6 +25,7 @@ from riskscore.cli._stream_input import (
     cut_short_text,
     file_format_hint,
     parse_line,
+    unfinished,
     utf8_stdin,
 )
 from riskscore.cli._stream_resume import (
@@ -267,7 +268,6 @@ def stream_lines(
     # Every alert an event raised: its own conversation's and those of its adult's
     # other conversations, re-scored when the event changed the adult's account features.
     update = scorer.update_one_all
-    held_back = 0  # 1: the last line, cut short, left to a resumed stream
     for lineno, line in enumerate(lines, start=1):
         n_lines = lineno
         raw = line  # as read: the fingerprint's, whatever is made of it below
@@ -276,6 +276,10 @@ def stream_lines(
             if lineno == skip:  # before anything is applied
                 fingerprint.check(restored_fingerprint, skip, source)
             continue
+        if checkpoint is not None and unfinished(line):  # its writer may finish it: later
+            n_lines = lineno - 1  # not counted: a resumed stream reads it, whole
+            err.write(f"line {lineno}: {cut_short_text(checkpoint)}\n")
+            break
         if lineno == 1:  # a byte order mark, as read_messages and the service skip it
             line = without_byte_order_mark(line)
             hint = file_format_hint(line)
@@ -294,17 +298,13 @@ def stream_lines(
                 json_error = isinstance(exc, json.JSONDecodeError)  # as parse_line's others
                 text = f"the line {not_json(exc)}" if json_error else str(exc)
                 message = one_line(text, _MAX_MESSAGE_CHARS)
-                if json_error and checkpoint is not None and not line.endswith("\n"):
-                    held_back = 1  # the last line, unfinished: read again on resume
-                    err.write(f"line {lineno}: {message}{cut_short_text(checkpoint)}\n")
+                n_rejected += 1
+                if scorer.n_refused_future != refused_future:
+                    reason = "future_timestamp"
                 else:
-                    n_rejected += 1
-                    if scorer.n_refused_future != refused_future:
-                        reason = "future_timestamp"
-                    else:
-                        reason = type(exc).__name__
-                    reasons[reason] = reasons.get(reason, 0) + 1
-                    err.write(f"line {lineno}: {message}\n")
+                    reason = type(exc).__name__
+                reasons[reason] = reasons.get(reason, 0) + 1
+                err.write(f"line {lineno}: {message}\n")
             else:
                 n_events += 1
                 count_ignored(event, ignored)
@@ -315,10 +315,9 @@ def stream_lines(
                     n_reports += 1  # given, as alerts are: those refused are counted apart
                     to_queue(partial(queue.add_report, report), lineno)
                 record_shadow(lineno)
-        if not held_back:  # a held-back line is read again, whole, by a resumed stream
-            fingerprint.add(raw)
+        fingerprint.add(raw)
         if lineno % checkpoint_every == 0:
-            save(lineno - held_back, fingerprint.hexdigest())
+            save(lineno, fingerprint.hexdigest())
     missing = max(skip - n_lines, 0)
     if missing:
         err.write(
@@ -334,7 +333,7 @@ def stream_lines(
     # never fewer lines than the state holds: a shorter input must not lower the count, or
     # the next restart would apply the lines between the two counts a second time
     digest = restored_fingerprint if missing else fingerprint.hexdigest()
-    save(max(n_lines - held_back, skip), digest)
+    save(max(n_lines, skip), digest)
     return StreamResult(
         lines=n_lines,
         skipped=min(skip, n_lines),
