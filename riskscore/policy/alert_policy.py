@@ -217,7 +217,9 @@ expected true or false, found 'no'
 
         Examples
         --------
-        >>> AlertPolicy.default().sha256() == AlertPolicy.default().sha256()
+        >>> from riskscore import AlertPolicy
+        >>> AlertPolicy.default().sha256() == AlertPolicy.from_mapping(
+        ...     AlertPolicy.default().to_mapping(name="renamed")).sha256()
         True
         """
         text = json.dumps(self.to_mapping(), sort_keys=True, separators=(",", ":"))
