@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import stat
 import sys
 from pathlib import Path
@@ -15,6 +16,8 @@ import pytest
 
 import riskscore as rs
 from riskscore.cli import main
+from riskscore.cli._stream_resume import SHADOW_BYTES_KEY, shadow_length, trim_shadow
+from riskscore.cli._stream_stop import at_event_boundaries
 from riskscore.exceptions import CheckpointError
 from riskscore.io import sqlite
 from riskscore.io.private import (
@@ -222,3 +225,109 @@ def test_a_whole_last_line_without_its_line_break_waits_for_it(
     assert "4 lines (0 skipped as already processed), 4 events" in stream(
         "".join(events[:3]) + events[3].rstrip("\n")
     )
+
+
+def _events(n: int) -> list[str]:
+    event = {
+        "conversation_id": 7,
+        "sender_id": "a",
+        "recipient_id": "b",
+        "channel": "direct",
+        "event": "message",
+    }
+    return [json.dumps({**event, "timestamp": 1_767_225_600 + 60 * i}) + "\n" for i in range(n)]
+
+
+class _SignalOnRead(io.StringIO):
+    """stdin that sends this process SIGTERM as the stream asks for line ``at``."""
+
+    def __init__(self, text: str, at: int) -> None:
+        super().__init__(text)
+        self.calls, self.at = 0, at
+
+    def readline(self, size: int | None = -1) -> str:
+        self.calls += 1
+        if self.calls == self.at:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return super().readline(size)
+
+
+def test_sigterm_saves_the_checkpoint_at_an_event_boundary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: SIGTERM (exit 143) saved no checkpoint: a resume redid every line since the
+    last periodic save."""
+    checkpoint = tmp_path / "state.sqlite"
+    monkeypatch.setattr(sys, "stdin", _SignalOnRead("".join(_events(6)), at=4))
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    assert main(["stream", "--time-source", "events", "--checkpoint", str(checkpoint)]) == 143
+    err = capsys.readouterr().err
+    assert f"stopped; saved {checkpoint} after line 3" in err
+    restored = rs.OnlineScorer.restore(checkpoint, rs.load_model())
+    assert (restored.n_events, restored.checkpoint_extra["lines"]) == (3, 3)
+
+
+def test_a_signal_while_a_line_is_handled_waits_for_its_end() -> None:
+    stops: list[int] = []
+    handled: list[str] = []
+
+    class Stop(BaseException):
+        pass
+
+    def raise_stop(signum: int, frame: object) -> None:
+        raise Stop
+
+    def consume() -> None:
+        for item in at_event_boundaries(["a", "b", "c"], lambda: stops.append(len(handled))):
+            os.kill(os.getpid(), signal.SIGTERM)  # mid-item: held back
+            handled.append(item)
+
+    previous = signal.signal(signal.SIGTERM, raise_stop)
+    try:
+        with pytest.raises(Stop):
+            consume()
+        assert (handled, stops) == (["a"], [1])
+        assert signal.getsignal(signal.SIGTERM) is raise_stop
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_a_resumed_stream_cuts_the_shadow_file_back_to_its_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: the shadow alerts of the lines after the last checkpoint (a killed stream's)
+    were appended again by the resumed stream: the file held them twice."""
+    checkpoint, shadow = tmp_path / "state.sqlite", tmp_path / "shadow.jsonl"
+    options = ["--checkpoint", str(checkpoint), "--shadow-model", "default"]
+    options += ["--shadow-out", str(shadow), "--time-source", "events"]
+
+    def stream(text: str) -> int:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+        monkeypatch.setattr(sys, "stdout", io.StringIO())
+        return main(["stream", *options])
+
+    assert stream("".join(_events(3))) == 0
+    saved = shadow.read_bytes()
+    with shadow.open("ab") as fh:  # written after the checkpoint by a stream then killed
+        fh.write(b'{"shadow": true, "line": 4}\n')
+    assert stream("".join(_events(5))) == 0
+    assert shadow.read_bytes().startswith(saved)
+    assert b'"line": 4}' not in shadow.read_bytes()
+    another = tmp_path / "other.jsonl"  # not the shadow file the checkpoint counted
+    options[options.index(str(shadow))] = str(another)
+    with open_private_append(another) as fh:
+        fh.write("x" * (shadow.stat().st_size - 1) if shadow.stat().st_size else "")
+    if shadow.stat().st_size:  # refused only when shorter than the counted length
+        assert stream("".join(_events(6))) == 2
+        assert "fewer than the" in capsys.readouterr().err
+
+
+def test_trim_shadow_refuses_a_shorter_file(tmp_path: Path) -> None:
+    path = tmp_path / "shadow.jsonl"
+    with open_private_append(path) as fh:
+        fh.write("0123456789\n")
+        trim_shadow(fh, {SHADOW_BYTES_KEY: 4}, path, "state.sqlite")
+        assert shadow_length(fh) == 4
+        trim_shadow(fh, {}, path, "state.sqlite")  # saved without one: left as it is
+        with pytest.raises(CheckpointError, match="holds 4 bytes, fewer than the 5"):
+            trim_shadow(fh, {SHADOW_BYTES_KEY: 5}, path, "state.sqlite")

@@ -30,12 +30,16 @@ from riskscore.cli._stream_input import (
 )
 from riskscore.cli._stream_resume import (
     FINGERPRINT_KEY,
+    SHADOW_BYTES_KEY,
     LineFingerprint,
     name_counts,
     resumed_counts,
     resumed_lines,
+    shadow_length,
     stored_fingerprint,
+    trim_shadow,
 )
+from riskscore.cli._stream_stop import at_event_boundaries
 from riskscore.cli._time import integer
 from riskscore.exceptions import one_line
 from riskscore.io.events import (
@@ -263,12 +267,24 @@ def stream_lines(
             }
             if digest is not None:
                 extra[FINGERPRINT_KEY] = digest
+            if shadow_out is not None:  # cut back to this on resume (a regular file)
+                extra[SHADOW_BYTES_KEY] = shadow_length(shadow_out)
             scorer.checkpoint(checkpoint, extra=extra)
 
+    def stopped() -> None:
+        """SIGTERM or SIGINT between two lines (all read applied whole): saved, as at the
+        end of input (the lines a resumed stream skips checked first)."""
+        if checkpoint is not None and n_lines > skip:
+            save(n_lines, fingerprint.hexdigest())
+            err.write(f"riskscore stream: stopped; saved {checkpoint} after line {n_lines}\n")
+
+    if shadow_out is not None and checkpoint is not None and not checkpoint.exists():
+        save(0, None)  # the shadow file's length now: a stream killed before its next save
+        # resumes here, and cuts off the shadow alerts it wrote (it writes them again)
     # Every alert an event raised: its own conversation's and those of its adult's
     # other conversations, re-scored when the event changed the adult's account features.
     update = scorer.update_one_all
-    for lineno, line in enumerate(lines, start=1):
+    for lineno, line in enumerate(at_event_boundaries(lines, stopped), start=1):
         n_lines = lineno
         raw = line  # as read: the fingerprint's, whatever is made of it below
         if lineno <= skip:
@@ -279,7 +295,7 @@ def stream_lines(
         if checkpoint is not None and unfinished(line):  # its writer may finish it: later
             n_lines = lineno - 1  # not counted: a resumed stream reads it, whole
             err.write(f"line {lineno}: {cut_short_text(checkpoint)}\n")
-            break
+            continue  # the last line
         if lineno == 1:  # a byte order mark, as read_messages and the service skip it
             line = without_byte_order_mark(line)
             hint = file_format_hint(line)
@@ -414,6 +430,8 @@ def _run(
         shadow_out = None
         if args.shadow_out is not None:
             shadow_out = stack.enter_context(open_private_append(args.shadow_out))
+            if resumed:  # the shadow alerts of lines after the checkpoint: written again
+                trim_shadow(shadow_out, scorer.checkpoint_extra, args.shadow_out, args.checkpoint)
         result = stream_lines(
             scorer,
             bounded_lines(utf8_stdin(sys.stdin)),
