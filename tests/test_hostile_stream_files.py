@@ -331,3 +331,15 @@ def test_trim_shadow_refuses_a_shorter_file(tmp_path: Path) -> None:
         trim_shadow(fh, {}, path, "state.sqlite")  # saved without one: left as it is
         with pytest.raises(CheckpointError, match="holds 4 bytes, fewer than the 5"):
             trim_shadow(fh, {SHADOW_BYTES_KEY: 5}, path, "state.sqlite")
+
+
+def test_a_bad_checkpoint_every_is_refused_before_the_checkpoint_is_claimed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: refused after the checkpoint's lock was taken, leaving a new FILE.lock."""
+    checkpoint = tmp_path / "state.sqlite"
+    monkeypatch.setattr(sys, "stdin", io.StringIO("".join(_events(2))))
+    argv = ["stream", "--checkpoint-every", "0", "--checkpoint", str(checkpoint)]
+    assert main(argv) == 2
+    assert "--checkpoint-every must be at least 1, got 0" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

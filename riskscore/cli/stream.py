@@ -213,8 +213,7 @@ def stream_lines(
     written to ``out``.
     """
 
-    if checkpoint_every < 1:
-        raise ValueError(f"--checkpoint-every must be at least 1, got {checkpoint_every}")
+    _check_every(checkpoint_every)
     n_lines = n_events = n_rejected = n_alerts = n_reports = 0
     source = "the restored checkpoint" if checkpoint is None else checkpoint
     rejected_before, reasons = resumed_counts(scorer.checkpoint_extra, source)
@@ -381,7 +380,13 @@ def _report(scorer: OnlineScorer) -> UserReport | None:
     return report_of_event(scorer, event, scorer.conversation_id_of(event), event[1])
 
 
+def _check_every(checkpoint_every: int) -> None:
+    if checkpoint_every < 1:
+        raise ValueError(f"--checkpoint-every must be at least 1, got {checkpoint_every}")
+
+
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
+    _check_every(args.checkpoint_every)  # before the checkpoint is claimed: no lock file left
     if (args.shadow_model is None) != (args.shadow_out is None):
         raise ValueError("--shadow-model and --shadow-out go together")
     check_own_files(
