@@ -12,7 +12,7 @@ import contextlib
 import io
 import os
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final, TextIO
 
@@ -27,8 +27,8 @@ __all__ = [
     "check_not_standard_streams",
     "cut_short_text",
     "file_format_hint",
+    "marked_unfinished",
     "parse_line",
-    "unfinished",
     "utf8_stdin",
 ]
 
@@ -87,11 +87,33 @@ def cut_short_text(checkpoint: Path) -> str:
     )
 
 
-def unfinished(line: str) -> bool:
-    """Whether ``line`` (of :func:`bounded_lines`) is the input's last and has no line break,
-    as the last line of a file still being written (a line cut for its length also has
-    none, but is longer than :data:`MAX_LINE_CHARS`: refused for that, whole or not)."""
+def _unfinished(line: str) -> bool:
+    """Whether ``line`` (of :func:`bounded_lines`) has no line break (a line cut for its
+    length has none either, but is longer than :data:`MAX_LINE_CHARS`: refused for that,
+    whole or not)."""
     return not line.endswith("\n") and len(line) < _READ_CHARS
+
+
+def marked_unfinished(lines: Iterable[str]) -> Iterator[tuple[str, bool]]:
+    """Each line, and whether it is the input's last and has no line break, as the last
+    line of a file still being written (read from a file or stdin, a line without one is
+    the last: the next is looked for only then, and found at once at the end of input).
+
+    Examples
+    --------
+    >>> list(marked_unfinished(["a\\n", "b", "c"]))
+    [('a\\n', False), ('b', False), ('c', True)]
+    """
+    items = iter(lines)
+    for line in items:
+        while _unfinished(line):
+            after = next(items, None)
+            if after is None:
+                yield line, True
+                return
+            yield line, False
+            line = after
+        yield line, False
 
 
 def bounded_lines(stream: TextIO) -> Iterator[str]:

@@ -24,8 +24,8 @@ from riskscore.cli._stream_input import (
     check_not_standard_streams,
     cut_short_text,
     file_format_hint,
+    marked_unfinished,
     parse_line,
-    unfinished,
     utf8_stdin,
 )
 from riskscore.cli._stream_resume import (
@@ -176,7 +176,9 @@ def stream_lines(
     scorer : OnlineScorer
         The scorer, fresh or restored.
     lines : iterable of str
-        The input, from its first line (the first ``skip`` lines are not applied).
+        The input, from its first line (the first ``skip`` lines are not applied), each
+        with its line break as read; with ``checkpoint``, a last line without one is left
+        to the resumed stream (neither applied nor counted).
     out, err : text streams
         Alerts as JSON lines (flushed one by one); problems, one per line.
     checkpoint : Path, optional
@@ -283,7 +285,8 @@ def stream_lines(
     # Every alert an event raised: its own conversation's and those of its adult's
     # other conversations, re-scored when the event changed the adult's account features.
     update = scorer.update_one_all
-    for lineno, line in enumerate(at_event_boundaries(lines, stopped), start=1):
+    marked = at_event_boundaries(marked_unfinished(lines), stopped)
+    for lineno, (line, last_unfinished) in enumerate(marked, start=1):
         n_lines = lineno
         raw = line  # as read: the fingerprint's, whatever is made of it below
         if lineno <= skip:
@@ -291,7 +294,7 @@ def stream_lines(
             if lineno == skip:  # before anything is applied
                 fingerprint.check(restored_fingerprint, skip, source)
             continue
-        if checkpoint is not None and unfinished(line):  # its writer may finish it: later
+        if checkpoint is not None and last_unfinished:  # its writer may finish it: later
             n_lines = lineno - 1  # not counted: a resumed stream reads it, whole
             err.write(f"line {lineno}: {cut_short_text(checkpoint)}\n")
             continue  # the last line
