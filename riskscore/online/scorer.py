@@ -474,5 +474,6 @@ def _check_policy(path: object, meta: Mapping[str, Any], policy: AlertPolicy) ->
             f"{path} was written under another policy (sha256 {found}) than the one "
             f"given (sha256 {policy.sha256()}): resuming under it would alert anew, or never, "
             "on conversations the first had judged; give the policy the checkpoint was "
-            "written with (--policy), or start a new checkpoint file to change it"
+            "written with (--policy; the Synapse module's policy), or start a new checkpoint "
+            "file to change it"
         )
