@@ -72,13 +72,13 @@ def check_private(path: str | os.PathLike[str], found: os.stat_result) -> None:
     ...
     riskscore.io.private.UnsafeFileError: ... mode 0644: ...: remove it, or ... chmod 600 ...
     """
-    me = os.geteuid()
+    me = os.geteuid() if hasattr(os, "geteuid") else None  # None: Windows, no owners to compare
     mode = found.st_mode
     kind = stat.S_IFMT(mode)
     if stat.S_ISREG(mode):
-        safe = found.st_uid == me and not stat.S_IMODE(mode) & 0o077
+        safe = me is None or (found.st_uid == me and not stat.S_IMODE(mode) & 0o077)
     elif stat.S_ISFIFO(mode):
-        safe = found.st_uid == me
+        safe = me is None or found.st_uid == me
     else:
         safe = stat.S_ISCHR(mode)
     if safe:
@@ -114,11 +114,15 @@ def open_private(path: str | os.PathLike[str], flags: int) -> tuple[int, bool]:
         The file exists and is not safe to use (a symbolic link, another user's file, one
         others may read or write).
     """
-    flags |= os.O_NOFOLLOW | os.O_CLOEXEC
+    flags |= getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        return os.open(path, flags | os.O_CREAT | os.O_EXCL, FILE_MODE), True
+        fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, FILE_MODE)
     except FileExistsError:
         pass
+    else:
+        with contextlib.suppress(OSError):  # exactly FILE_MODE, whatever the umask
+            os.chmod(fd, FILE_MODE)
+        return fd, True
     try:
         fd = os.open(path, flags)
     except OSError as exc:
