@@ -172,6 +172,32 @@ def _only_mine(directory: Path) -> bool:
     return True
 
 
+def _resolved_if_mine(directory: Path) -> Path | None:
+    """``directory`` resolved once, if no other user can replace it or a folder on the way
+    to it, else None. Refused: a symbolic link below the user's home (or anywhere, when
+    ``directory`` is not under it) that another user owns, any link from the home down,
+    or a resolved folder :func:`_only_mine` refuses. Checking the resolved path alone let a
+    link another user owns (``HOME/.cache`` in a shared sticky ``HOME``) pass, then be
+    swapped for that user's directory before numba read its pickles from it."""
+    uid = getattr(os, "getuid", lambda: None)()
+    try:
+        home = Path.home()
+    except RuntimeError:  # no home at all: every link is judged by its owner
+        home = None
+    try:
+        for folder in (directory, *directory.parents):
+            info = folder.lstat()
+            if not stat.S_ISLNK(info.st_mode):
+                continue
+            below_home = home is not None and folder.is_relative_to(home) and folder != home
+            if below_home or info.st_uid not in (uid, 0):
+                return None
+        real = directory.resolve(strict=True)
+    except (OSError, RuntimeError):  # gone meanwhile, or a loop of links
+        return None
+    return real if _only_mine(real) else None
+
+
 def private_temp_dir(temp: Path, stem: str = "riskscore-numba") -> Path | None:
     """A directory under ``temp`` that only this user can write, reused across runs.
 
@@ -229,7 +255,10 @@ def jit_cache_dir(
     Path or None
         None when the package's ``__pycache__`` is writable (numba's default) or when no
         directory is; otherwise ``riskscore-<fingerprint>`` in ``user_cache`` or, if that
-        cannot be written, in a directory of ``temp`` that only this user can write.
+        cannot be written or another user could replace a folder on the way to it (a
+        symbolic link below the home, another user's link or folder), in a directory of
+        ``temp`` that only this user can write. Resolved: numba is given the path that
+        was checked, with no link in it left to swap.
     """
     package = package or Path(__file__).resolve().parent
     # The mode Python and numba make __pycache__ with: others read the bytecode and caches.
@@ -241,8 +270,10 @@ def jit_cache_dir(
         user_cache = Path(dirs.user_cache_dir)
     # An unexpandable ``~`` (no HOME, no passwd entry) would be relative to the cwd.
     cached = user_cache / name
-    if user_cache.is_absolute() and writable_dir(cached) and _only_mine(cached):
-        return cached
+    if user_cache.is_absolute() and writable_dir(cached):
+        real = _resolved_if_mine(cached)
+        if real is not None:  # numba gets the path checked, never the links to it
+            return real
     try:
         temp = temp or Path(tempfile.gettempdir())
     except FileNotFoundError:  # no usable temporary directory either
@@ -250,7 +281,7 @@ def jit_cache_dir(
     mine = private_temp_dir(temp)
     if mine is None or not writable_dir(mine / name):
         return None
-    return mine / name
+    return _resolved_if_mine(mine / name)
 
 
 def place_jit_cache() -> Path | None:

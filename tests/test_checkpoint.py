@@ -122,6 +122,7 @@ def test_restore_refuses_what_is_not_a_checkpoint(model: rs.RiskModel, tmp_path:
     con.execute("""INSERT INTO meta VALUES ('format', '"something else"')""")
     con.commit()
     con.close()
+    other.chmod(0o600)  # this user's private file: refused for what it holds
     with pytest.raises(rs.RiskscoreError, match="not a riskscore online checkpoint"):
         rs.OnlineScorer.restore(other, model)
     with pytest.raises(rs.RiskscoreError, match="not a riskscore online checkpoint"):

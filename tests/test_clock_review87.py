@@ -195,6 +195,7 @@ def test_a_sidecar_deleted_while_it_is_locked_is_not_the_one_held(
     path = tmp_path / "state.sqlite"
     key = lock.lock_path(path)
     key.write_text("")
+    key.chmod(0o600)  # as a sidecar is made: an existing one must be private
     real = lock._flock
     calls: list[int] = []
 

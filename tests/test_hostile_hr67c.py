@@ -135,6 +135,7 @@ def test_synapse_room_state_as_written_and_of_before_invite_times_still_open(
     con.execute("INSERT INTO invites VALUES ('!r:x', '@kid:x', '@adult:x')")
     con.commit()
     con.close()
+    old.chmod(0o600)  # as riskscore makes its files (one open to others is refused)
     store = RoomStore(old, invite_expiry_s=3600.0)
     assert store.n_pending_invites() == 1
     store.close()

@@ -248,8 +248,8 @@ def test_a_last_line_cut_short_is_read_again_by_the_resumed_stream(
         return capsys.readouterr().err
 
     first = stream("".join(events[:5]) + events[5][:40])
-    assert "line 6: the line is not valid JSON" in first
-    assert "not counted as processed" in first
+    assert "line 6: the last line has no line break" in first
+    assert "not applied nor counted as processed" in first
     assert "5 events, 0 rejected" in first
     second = stream("".join(events))
     assert "after input line 5" in second

@@ -104,6 +104,7 @@ def test_review_queue_create_false_refuses_what_holds_no_queue(tmp_path: Path) -
 def test_writers_still_create_a_queue_in_an_empty_file(tmp_path: Path) -> None:
     db = tmp_path / "queue.sqlite"
     db.write_bytes(b"")
+    db.chmod(0o600)  # this user's, private: an empty file is an empty queue
     with ReviewQueue(db) as queue:  # score --queue / stream --queue: created if missing
         queue.add_alert(Alert(1, "a", "c", 12.0, "under 13", 0.9, Tier.URGENT), at=T0)
         assert len(queue) == 1

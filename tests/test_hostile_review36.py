@@ -10,7 +10,6 @@ import contextlib
 import http.client
 import json
 import sqlite3
-import stat
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -31,6 +30,7 @@ from riskscore.integrations._synapse_config import SynapseConfigError
 from riskscore.integrations._synapse_config import parse as parse_synapse_config
 from riskscore.integrations._synapse_mapping import EventTranslator, RoomStore
 from riskscore.io import sqlite
+from riskscore.io.private import UnsafeFileError
 from riskscore.moderation import QueueError, ReviewQueue
 from riskscore.serve import create_app
 from riskscore.serve.accounts import ModeratorStore
@@ -281,18 +281,21 @@ def test_a_user_listed_twice_in_the_ages_csv_is_refused_naming_both_lines(
 # ------------------------------- 9. a new database through a link to a missing file
 
 
-def test_a_database_made_through_a_link_to_a_missing_file_is_private(tmp_path: Path) -> None:
+def test_a_database_through_a_link_to_a_missing_file_is_refused(tmp_path: Path) -> None:
     """Was: ``--db queue.sqlite``, a symbolic link to a file not made yet, created the
     queue readable by everyone (mode 0644 under the usual umask): the file made with mode
-    0600 was looked for at the link, which exists, so SQLite made the target itself."""
+    0600 was looked for at the link, which exists, so SQLite made the target itself. Then
+    the target was made 0600. Now a link is refused (another user may have planted it),
+    and nothing is created at its target."""
     for name, open_store in (
         ("queue", lambda path: ReviewQueue(path).close()),
         ("state", lambda path: sqlite.connect(path).close()),
     ):
         link, target = tmp_path / f"{name}.sqlite", tmp_path / f"{name}-target.sqlite"
         link.symlink_to(target)
-        open_store(link)
-        assert stat.S_IMODE(target.stat().st_mode) == 0o600, name
+        with pytest.raises(UnsafeFileError, match="is a symbolic link"):
+            open_store(link)
+        assert not target.exists(), name
 
 
 # ------------------------- 10. two accounts whose names are the same text, shown alike

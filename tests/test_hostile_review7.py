@@ -121,8 +121,9 @@ def test_ignored_field_names_are_counted_within_a_bound() -> None:
 def test_ignored_field_counts_survive_a_checkpoint_restart(tmp_path: Path) -> None:
     checkpoint = tmp_path / "state.sqlite"
     model = load_model()
-    lines = [
-        json.dumps({**EVENT, "timestamp": EVENT["timestamp"] + i, "colour": i}) for i in (0, 1)
+    lines = [  # as read from a file: with --checkpoint a last line without one is left
+        json.dumps({**EVENT, "timestamp": EVENT["timestamp"] + i, "colour": i}) + "\n"
+        for i in (0, 1)
     ]
     stream_lines(
         rs.OnlineScorer(model), lines[:1], io.StringIO(), io.StringIO(), checkpoint=checkpoint

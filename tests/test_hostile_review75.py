@@ -388,6 +388,7 @@ def _not_a_timeline(path: Path, kind: str) -> str:
         )
     with closing(sqlite3.connect(path)) as con, con:
         con.execute("CREATE TABLE events (a, b)")
+    path.chmod(0o600)  # this user's private file: refused for what it holds
     return "is not a riskscore timeline (its events table has the columns a, b)"
 
 

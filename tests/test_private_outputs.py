@@ -19,7 +19,7 @@ import riskscore as rs
 from riskscore.batch.accounts import account_features_file
 from riskscore.batch.out_of_core import score_parquet
 from riskscore.batch.score import score_events
-from riskscore.io.private import FILE_MODE, open_private_append
+from riskscore.io.private import FILE_MODE, UnsafeFileError, open_private_append
 from riskscore.io.staging import staged_outputs
 
 
@@ -95,7 +95,7 @@ def test_shared_reports_keep_the_umask(open_umask: None, tmp_path: Path) -> None
     assert mode(tmp_path / "report.md") == 0o644
 
 
-def test_appended_alert_files_are_created_private_and_keep_a_chosen_mode(
+def test_appended_alert_files_are_created_private_and_refuse_a_shared_one(
     open_umask: None, tmp_path: Path
 ) -> None:
     new = tmp_path / "alerts.jsonl"
@@ -105,9 +105,10 @@ def test_appended_alert_files_are_created_private_and_keep_a_chosen_mode(
         fh.write("{}\n")
     assert mode(new) == FILE_MODE
     assert new.read_text() == "{}\n{}\n"
-    chosen = tmp_path / "shared.jsonl"
+    chosen = tmp_path / "shared.jsonl"  # others may read it: refused, left as it was
     chosen.touch(mode=0o640)
     os.chmod(chosen, 0o640)
-    with open_private_append(chosen) as fh:
-        fh.write("{}\n")
+    with pytest.raises(UnsafeFileError, match="mode 0640"):
+        open_private_append(chosen)
     assert mode(chosen) == 0o640
+    assert chosen.read_text() == ""

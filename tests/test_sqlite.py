@@ -15,6 +15,7 @@ import riskscore as rs
 from riskscore.cli import main
 from riskscore.integrations._synapse_mapping import RoomStore
 from riskscore.io import sqlite
+from riskscore.io.private import UnsafeFileError
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
 
@@ -50,12 +51,17 @@ def test_new_file_is_private_in_wal_mode_with_busy_timeout(tmp_path: Path) -> No
 
 
 @posix_only
-def test_existing_file_keeps_its_mode(tmp_path: Path) -> None:
+def test_an_existing_file_others_may_read_is_refused_unchanged(tmp_path: Path) -> None:
+    """Was: used as it was (its mode kept): a file another user pre-created, or one open to
+    others, held account ids and ages. Now refused, naming its mode and how to fix it."""
     path = tmp_path / "shared.sqlite"
     sqlite3.connect(path).close()
     path.chmod(0o640)
-    sqlite.connect(path).close()
+    with pytest.raises(UnsafeFileError, match=r"mode 0640.*chmod 600"):
+        sqlite.connect(path)
     assert _mode(path) == 0o640
+    path.chmod(0o600)
+    sqlite.connect(path).close()
 
 
 def test_missing_file_is_not_created_when_asked_not_to(tmp_path: Path) -> None:

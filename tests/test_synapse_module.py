@@ -158,7 +158,8 @@ def test_alert_raised_elsewhere_names_its_own_conversations_room(tmp_path: Path)
     assert record["matrix"]["room_id"] == "!dm:x"
     # ... and the map survives a restart, in the scorer's checkpoint.
     module._before_shutdown()
-    restarted, _ = _module(tmp_path, more_ages="@kid2:x,12,0\n")
+    # (under the same policy: its checkpoint refuses another)
+    restarted, _ = _module(tmp_path, more_ages="@kid2:x,12,0\n", policy=policy)
     assert restarted.rooms.get(chat) == ("!dm:x", "encrypted")
     assert restarted.rooms.get(invited) == ("!other:x", "direct")
 

@@ -262,6 +262,7 @@ def test_a_room_state_file_of_an_earlier_version_keeps_its_invites(tmp_path: Pat
             """
         )
     conn.close()
+    path.chmod(0o600)  # as riskscore makes its files (one open to others is refused)
     store = RoomStore(path, invite_expiry_s=3600.0)
     assert store.n_pending_invites() == 1
     assert store.pop_invite("!r:x", K, time.time()) == A

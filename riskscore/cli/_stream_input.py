@@ -12,7 +12,7 @@ import contextlib
 import io
 import os
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final, TextIO
 
@@ -27,6 +27,7 @@ __all__ = [
     "check_not_standard_streams",
     "cut_short_text",
     "file_format_hint",
+    "marked_unfinished",
     "parse_line",
     "utf8_stdin",
 ]
@@ -75,14 +76,44 @@ def parse_line(line: str) -> dict[str, Any]:
 
 
 def cut_short_text(checkpoint: Path) -> str:
-    """What follows the refusal of the input's last line when it has no line break and is
-    not valid JSON, with a checkpoint: perhaps a file still being written. Counted as
-    processed, a stream resumed on the finished file skipped it, and its event was never
-    applied; it is left out of the checkpoint's count instead."""
+    """What is said of the input's last line when it has no line break (:func:`unfinished`),
+    with a checkpoint: perhaps a file still being written, whose writer may finish the line
+    (valid JSON already, or not) and go on. Applied and counted as processed, the finished
+    line no longer matched the checkpoint's fingerprint and every resume was refused (or,
+    cut short, its event was never applied); it is neither applied nor counted instead."""
     return (
-        "; it is the last line and has no line break, so it may be cut short (still being "
-        f"written): not counted as processed, a stream resumed from {checkpoint} reads it again"
+        "the last line has no line break, so it may be unfinished (still being written): not "
+        f"applied nor counted as processed; a stream resumed from {checkpoint} reads it, whole"
     )
+
+
+def _unfinished(line: str) -> bool:
+    """Whether ``line`` (of :func:`bounded_lines`) has no line break (a line cut for its
+    length has none either, but is longer than :data:`MAX_LINE_CHARS`: refused for that,
+    whole or not)."""
+    return not line.endswith("\n") and len(line) < _READ_CHARS
+
+
+def marked_unfinished(lines: Iterable[str]) -> Iterator[tuple[str, bool]]:
+    """Each line, and whether it is the input's last and has no line break, as the last
+    line of a file still being written (read from a file or stdin, a line without one is
+    the last: the next is looked for only then, and found at once at the end of input).
+
+    Examples
+    --------
+    >>> list(marked_unfinished(["a\\n", "b", "c"]))
+    [('a\\n', False), ('b', False), ('c', True)]
+    """
+    items = iter(lines)
+    for line in items:
+        while _unfinished(line):
+            after = next(items, None)
+            if after is None:
+                yield line, True
+                return
+            yield line, False
+            line = after
+        yield line, False
 
 
 def bounded_lines(stream: TextIO) -> Iterator[str]:

@@ -13,8 +13,10 @@ and costs about half a microsecond a line.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
-from typing import Any, Final
+import stat
+from typing import Any, Final, TextIO
 
 from riskscore.exceptions import CheckpointError
 from riskscore.io.events import MAX_IGNORED_NAME_CHARS, OTHER_NAMES, reported_name
@@ -25,15 +27,20 @@ from riskscore.online.persist import count_of
 
 __all__ = [
     "FINGERPRINT_KEY",
+    "SHADOW_BYTES_KEY",
     "LineFingerprint",
     "name_counts",
     "resumed_counts",
     "resumed_lines",
+    "shadow_length",
     "stored_fingerprint",
+    "trim_shadow",
 ]
 
 #: Key of the fingerprint in a checkpoint's ``extra``.
 FINGERPRINT_KEY: Final = "lines_sha256"
+#: Key of the --shadow-out file's length in bytes in a checkpoint's ``extra``.
+SHADOW_BYTES_KEY: Final = "shadow_out_bytes"
 _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
@@ -133,3 +140,37 @@ def resumed_lines(scorer: OnlineScorer, path: object) -> int:
             "be applied a second time; give a new --checkpoint file"
         )
     return lines
+
+
+def shadow_length(stream: TextIO) -> int | None:
+    """The length in bytes of the regular file the shadow alerts are appended to (flushed
+    first), or None when it is not one (a FIFO: nothing written can be taken back)."""
+    stream.flush()
+    found = os.fstat(stream.fileno())
+    return found.st_size if stat.S_ISREG(found.st_mode) else None
+
+
+def trim_shadow(stream: TextIO, extra: dict[str, Any], path: object, checkpoint: object) -> None:
+    """Cut the shadow alerts file back to its length when the checkpoint was saved
+    (``extra[SHADOW_BYTES_KEY]``): the shadow alerts of the lines after it, which the
+    resumed stream writes again, are not kept twice (the alerts on stdout cannot be taken
+    back: a consumer drops them by their line, as the docs say).
+
+    Raises
+    ------
+    CheckpointError
+        The file is shorter than it was then: not that run's shadow alerts file (or cut).
+    """
+    if extra.get(SHADOW_BYTES_KEY) is None:
+        return  # saved without --shadow-out (or a FIFO), or by an earlier version
+    length = count_of(extra[SHADOW_BYTES_KEY], checkpoint, f"checkpoint extra {SHADOW_BYTES_KEY!r}")
+    found = shadow_length(stream)
+    if found is None:
+        return
+    if found < length:
+        raise CheckpointError(
+            f"{path} holds {found} bytes, fewer than the {length} it held when {checkpoint} was "
+            "saved: it is not that run's --shadow-out file (or it was cut), so the shadow "
+            "alerts written since cannot be told apart; give that file, or a new checkpoint file"
+        )
+    os.ftruncate(stream.fileno(), length)

@@ -24,17 +24,22 @@ from riskscore.cli._stream_input import (
     check_not_standard_streams,
     cut_short_text,
     file_format_hint,
+    marked_unfinished,
     parse_line,
     utf8_stdin,
 )
 from riskscore.cli._stream_resume import (
     FINGERPRINT_KEY,
+    SHADOW_BYTES_KEY,
     LineFingerprint,
     name_counts,
     resumed_counts,
     resumed_lines,
+    shadow_length,
     stored_fingerprint,
+    trim_shadow,
 )
+from riskscore.cli._stream_stop import at_event_boundaries
 from riskscore.cli._time import integer
 from riskscore.exceptions import one_line
 from riskscore.io.events import (
@@ -83,8 +88,8 @@ EXAMPLE = (
     "--checkpoint, the state is saved every N lines and at end of input; a restarted stream\n"
     "resumes from FILE and skips the lines it has already processed: feed it the same input\n"
     "from the start (it checks them against the checkpoint's SHA-256 of those lines and stops\n"
-    "before applying anything when they differ). The policy is not part of a checkpoint:\n"
-    "give the same --policy when resuming. With --queue, each alert is also added to the\n"
+    "before applying anything when they differ). A checkpoint keeps the policy's SHA-256:\n"
+    "resuming under another --policy is refused. With --queue, each alert is also added to the\n"
     "review queue as it is written, and each report event as a user report (a child's report\n"
     "comes first in the queue); an alert or report already queued, as after a re-run of the\n"
     "same input, is not queued again.\n"
@@ -171,7 +176,9 @@ def stream_lines(
     scorer : OnlineScorer
         The scorer, fresh or restored.
     lines : iterable of str
-        The input, from its first line (the first ``skip`` lines are not applied).
+        The input, from its first line (the first ``skip`` lines are not applied), each
+        with its line break as read; with ``checkpoint``, a last line without one is left
+        to the resumed stream (neither applied nor counted).
     out, err : text streams
         Alerts as JSON lines (flushed one by one); problems, one per line.
     checkpoint : Path, optional
@@ -208,8 +215,7 @@ def stream_lines(
     written to ``out``.
     """
 
-    if checkpoint_every < 1:
-        raise ValueError(f"--checkpoint-every must be at least 1, got {checkpoint_every}")
+    _check_every(checkpoint_every)
     n_lines = n_events = n_rejected = n_alerts = n_reports = 0
     source = "the restored checkpoint" if checkpoint is None else checkpoint
     rejected_before, reasons = resumed_counts(scorer.checkpoint_extra, source)
@@ -262,13 +268,25 @@ def stream_lines(
             }
             if digest is not None:
                 extra[FINGERPRINT_KEY] = digest
+            if shadow_out is not None:  # cut back to this on resume (a regular file)
+                extra[SHADOW_BYTES_KEY] = shadow_length(shadow_out)
             scorer.checkpoint(checkpoint, extra=extra)
 
+    def stopped() -> None:
+        """SIGTERM or SIGINT between two lines (all read applied whole): saved, as at the
+        end of input (the lines a resumed stream skips checked first)."""
+        if checkpoint is not None and n_lines > skip:
+            save(n_lines, fingerprint.hexdigest())
+            err.write(f"riskscore stream: stopped; saved {checkpoint} after line {n_lines}\n")
+
+    if shadow_out is not None and checkpoint is not None and not checkpoint.exists():
+        save(0, None)  # the shadow file's length now: a stream killed before its next save
+        # resumes here, and cuts off the shadow alerts it wrote (it writes them again)
     # Every alert an event raised: its own conversation's and those of its adult's
     # other conversations, re-scored when the event changed the adult's account features.
     update = scorer.update_one_all
-    held_back = 0  # 1: the last line, cut short, left to a resumed stream
-    for lineno, line in enumerate(lines, start=1):
+    marked = at_event_boundaries(marked_unfinished(lines), stopped)
+    for lineno, (line, last_unfinished) in enumerate(marked, start=1):
         n_lines = lineno
         raw = line  # as read: the fingerprint's, whatever is made of it below
         if lineno <= skip:
@@ -276,6 +294,10 @@ def stream_lines(
             if lineno == skip:  # before anything is applied
                 fingerprint.check(restored_fingerprint, skip, source)
             continue
+        if checkpoint is not None and last_unfinished:  # its writer may finish it: later
+            n_lines = lineno - 1  # not counted: a resumed stream reads it, whole
+            err.write(f"line {lineno}: {cut_short_text(checkpoint)}\n")
+            continue  # the last line
         if lineno == 1:  # a byte order mark, as read_messages and the service skip it
             line = without_byte_order_mark(line)
             hint = file_format_hint(line)
@@ -294,17 +316,13 @@ def stream_lines(
                 json_error = isinstance(exc, json.JSONDecodeError)  # as parse_line's others
                 text = f"the line {not_json(exc)}" if json_error else str(exc)
                 message = one_line(text, _MAX_MESSAGE_CHARS)
-                if json_error and checkpoint is not None and not line.endswith("\n"):
-                    held_back = 1  # the last line, unfinished: read again on resume
-                    err.write(f"line {lineno}: {message}{cut_short_text(checkpoint)}\n")
+                n_rejected += 1
+                if scorer.n_refused_future != refused_future:
+                    reason = "future_timestamp"
                 else:
-                    n_rejected += 1
-                    if scorer.n_refused_future != refused_future:
-                        reason = "future_timestamp"
-                    else:
-                        reason = type(exc).__name__
-                    reasons[reason] = reasons.get(reason, 0) + 1
-                    err.write(f"line {lineno}: {message}\n")
+                    reason = type(exc).__name__
+                reasons[reason] = reasons.get(reason, 0) + 1
+                err.write(f"line {lineno}: {message}\n")
             else:
                 n_events += 1
                 count_ignored(event, ignored)
@@ -315,10 +333,9 @@ def stream_lines(
                     n_reports += 1  # given, as alerts are: those refused are counted apart
                     to_queue(partial(queue.add_report, report), lineno)
                 record_shadow(lineno)
-        if not held_back:  # a held-back line is read again, whole, by a resumed stream
-            fingerprint.add(raw)
+        fingerprint.add(raw)
         if lineno % checkpoint_every == 0:
-            save(lineno - held_back, fingerprint.hexdigest())
+            save(lineno, fingerprint.hexdigest())
     missing = max(skip - n_lines, 0)
     if missing:
         err.write(
@@ -334,7 +351,7 @@ def stream_lines(
     # never fewer lines than the state holds: a shorter input must not lower the count, or
     # the next restart would apply the lines between the two counts a second time
     digest = restored_fingerprint if missing else fingerprint.hexdigest()
-    save(max(n_lines - held_back, skip), digest)
+    save(max(n_lines, skip), digest)
     return StreamResult(
         lines=n_lines,
         skipped=min(skip, n_lines),
@@ -366,7 +383,13 @@ def _report(scorer: OnlineScorer) -> UserReport | None:
     return report_of_event(scorer, event, scorer.conversation_id_of(event), event[1])
 
 
+def _check_every(checkpoint_every: int) -> None:
+    if checkpoint_every < 1:
+        raise ValueError(f"--checkpoint-every must be at least 1, got {checkpoint_every}")
+
+
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
+    _check_every(args.checkpoint_every)  # before the checkpoint is claimed: no lock file left
     if (args.shadow_model is None) != (args.shadow_out is None):
         raise ValueError("--shadow-model and --shadow-out go together")
     check_own_files(
@@ -415,6 +438,8 @@ def _run(
         shadow_out = None
         if args.shadow_out is not None:
             shadow_out = stack.enter_context(open_private_append(args.shadow_out))
+            if resumed:  # the shadow alerts of lines after the checkpoint: written again
+                trim_shadow(shadow_out, scorer.checkpoint_extra, args.shadow_out, args.checkpoint)
         result = stream_lines(
             scorer,
             bounded_lines(utf8_stdin(sys.stdin)),

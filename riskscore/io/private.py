@@ -5,6 +5,14 @@ NCMEC drafts hold account ids beside ages, tiers and reasons: personal data abou
 children. riskscore creates them with mode ``0600`` (:data:`FILE_MODE`), whatever the
 umask, as it does its SQLite files. Files meant to be shared (a transparency report,
 an evaluation's metrics, synthetic data) keep the umask's mode.
+
+One rule (:func:`check_private`) decides whether riskscore may write into, lock or resume
+from a private file that already exists, so that a file another user planted in a shared
+folder is never used: it must not be a symbolic link (opened with ``O_NOFOLLOW``), and a
+regular file must be owned by this user with no permissions for group or others (a FIFO:
+owned by this user). Anything else is refused with :class:`UnsafeFileError`, naming the
+file, its owner and mode, and how to fix it. Every private writer opens its file with
+:func:`open_private`, which applies the rule to the descriptor it opened.
 """
 
 from __future__ import annotations
@@ -19,17 +27,115 @@ import time
 from pathlib import Path
 from typing import Final, TextIO
 
+from riskscore.exceptions import RiskscoreError
+
 __all__ = [
     "FILE_MODE",
     "FifoAppendError",
     "FifoAppendTimeoutError",
+    "UnsafeFileError",
     "append_private_lines",
+    "check_private",
     "make_private",
+    "open_private",
     "open_private_append",
 ]
 
 #: Mode of a file that names accounts: read and write for its owner only.
 FILE_MODE = 0o600
+
+
+class UnsafeFileError(RiskscoreError, PermissionError):
+    """A private file that already exists is not safe to use (:func:`check_private`): a
+    symbolic link, another user's file, or one that group or others may read or write."""
+
+
+def check_private(path: str | os.PathLike[str], found: os.stat_result) -> None:
+    """Refuse an existing file riskscore would write private data into, lock or resume from,
+    unless it is safe: not a symbolic link; a regular file owned by this user with no
+    permissions for group or others; a FIFO owned by this user; or a character device
+    (``/dev/null``). ``found`` is the file's ``fstat`` (of a descriptor opened with
+    ``O_NOFOLLOW``) or ``lstat``.
+
+    Raises
+    ------
+    UnsafeFileError
+        Naming ``path``, its owner and mode, and how to fix it.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "alerts.jsonl"
+    >>> path.touch(mode=0o644)
+    >>> check_private(path, path.lstat())  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    riskscore.io.private.UnsafeFileError: ... mode 0644: ...: remove it, or ... chmod 600 ...
+    """
+    me = os.geteuid() if hasattr(os, "geteuid") else None  # None: Windows, no owners to compare
+    mode = found.st_mode
+    kind = stat.S_IFMT(mode)
+    if stat.S_ISREG(mode):
+        safe = me is None or (found.st_uid == me and not stat.S_IMODE(mode) & 0o077)
+    elif stat.S_ISFIFO(mode):
+        safe = me is None or found.st_uid == me
+    else:
+        safe = stat.S_ISCHR(mode)
+    if safe:
+        return
+    what = {
+        stat.S_IFLNK: "a symbolic link",
+        stat.S_IFREG: "a file",
+        stat.S_IFIFO: "a FIFO",
+        stat.S_IFDIR: "a directory",
+    }.get(kind, "not a regular file")
+    fix = f"if it is yours, chmod 600 {path}" if stat.S_ISREG(mode) else "give another file"
+    raise UnsafeFileError(
+        f"{path} is {what} owned by uid {found.st_uid} with mode {stat.S_IMODE(mode):04o}: "
+        "riskscore writes, locks or resumes from a file of account ids and children's ages "
+        f"only if it is a regular file (not a link) owned by you (uid {me}) that no one else "
+        f"may read or write: remove it, or {fix}"
+    )
+
+
+def open_private(path: str | os.PathLike[str], flags: int) -> tuple[int, bool]:
+    """Open ``path`` with ``flags`` (plus ``O_NOFOLLOW`` and ``O_CLOEXEC``), creating it with
+    mode :data:`FILE_MODE` if it does not exist; an existing file must pass
+    :func:`check_private` (checked on the opened descriptor, before anything is written).
+
+    Returns
+    -------
+    (int, bool)
+        The descriptor, and whether this call created the file.
+
+    Raises
+    ------
+    UnsafeFileError
+        The file exists and is not safe to use (a symbolic link, another user's file, one
+        others may read or write).
+    """
+    flags |= getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except FileExistsError:
+        pass
+    else:
+        with contextlib.suppress(OSError):  # exactly FILE_MODE, whatever the umask
+            os.chmod(fd, FILE_MODE)
+        return fd, True
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        check_private(path, os.lstat(path))  # a symbolic link: refused, named
+        raise  # pragma: no cover - lstat found no link: a loop of links elsewhere
+    try:
+        check_private(path, os.fstat(fd))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, False
 
 
 def make_private(path: str | os.PathLike[str]) -> None:
@@ -40,11 +146,14 @@ def make_private(path: str | os.PathLike[str]) -> None:
 def open_private_append(path: str | os.PathLike[str]) -> TextIO:
     """Open ``path`` to append text lines, creating it with mode :data:`FILE_MODE`.
 
-    A file that already exists keeps its mode (its owner chose it). A FIFO is opened
-    only when a process reads it: with none, the open would wait for ever.
+    A file that already exists must be safe (:func:`check_private`: not a link, yours,
+    mode ``0600`` or stricter). A FIFO is opened only when a process reads it: with none,
+    the open would wait for ever.
 
     Raises
     ------
+    UnsafeFileError
+        ``path`` exists and is not safe to write into.
     OSError
         ``ENXIO``: ``path`` is a FIFO that no process reads (the message says so).
 
@@ -63,10 +172,11 @@ def open_private_append(path: str | os.PathLike[str]) -> TextIO:
 
 
 def _open_append(path: str | os.PathLike[str]) -> int:
-    """A descriptor appending to ``path`` (created with :data:`FILE_MODE`), non-blocking."""
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK  # a FIFO: no wait
+    """A descriptor appending to ``path`` (created with :data:`FILE_MODE`; an existing one
+    must pass :func:`check_private`), non-blocking."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK  # a FIFO: no wait
     try:
-        return os.open(Path(path), flags, FILE_MODE)
+        return open_private(Path(path), flags)[0]
     except OSError as exc:
         if exc.errno != errno.ENXIO:
             raise

@@ -5,7 +5,9 @@ The review queue (:mod:`riskscore.moderation.queue_db`), online checkpoints
 (:mod:`riskscore.online.checkpoint`) and the Synapse module's state all open their files
 here. A new database file is created with mode ``0600`` before SQLite opens it; SQLite
 creates its ``-wal`` and ``-shm`` files with the database file's mode, so they are
-``0600`` too. Files that already exist keep their mode.
+``0600`` too. A database opened to write into that already exists, and its ``-wal`` and
+``-shm``, must be this user's regular files (not symbolic links) with no permissions for
+group or others (:func:`~riskscore.io.private.check_private`), else it is refused.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 from riskscore.io.files import real_path
-from riskscore.io.private import FILE_MODE
+from riskscore.io.private import check_private, open_private
 
 __all__ = [
     "connect",
@@ -113,7 +115,7 @@ def connect(
     """
     file = Path(path)
     _check_file(file, must_exist=read_only or not create)
-    if create and not read_only:
+    if not read_only:  # created if missing (create: else refused above), or checked
         _create_private(file)
     isolation: Literal["DEFERRED"] | None = None if autocommit else "DEFERRED"
     if read_only:
@@ -174,6 +176,9 @@ def open_snapshot(
     ------
     FileNotFoundError
         No file at ``path``.
+    riskscore.io.private.UnsafeFileError
+        The file (or a side file) is a symbolic link, another user's, or others may read
+        or write it.
 
     Examples
     --------
@@ -189,6 +194,7 @@ def open_snapshot(
     """
     file = Path(path)
     _check_file(file, must_exist=True)
+    _check_own(file)  # resumed from: never a file another user planted or may rewrite
     pending = any(
         side.is_file() and side.stat().st_size > 0
         for side in (file.with_name(f"{file.name}-wal"), file.with_name(f"{file.name}-journal"))
@@ -313,15 +319,23 @@ def foreign_in(
 
 def _create_private(file: Path) -> None:
     """Create an empty file with mode 0600 if none exists (an empty file is an empty
-    database to SQLite). Made where SQLite opens it: through a symbolic link to a missing
-    file, that file (``O_EXCL`` finds the link itself there, and SQLite made the target
-    with the umask's mode, readable by everyone)."""
-    try:
-        fd = os.open(real_path(file), os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-    except FileExistsError:
-        return
-    os.close(fd)
-    os.chmod(file, FILE_MODE)  # exactly 0600, whatever the umask
+    database to SQLite); an existing one must be safe (:func:`_check_own`), so that a
+    database another user planted, or may rewrite, is never written into or resumed from."""
+    os.close(open_private(file, os.O_RDONLY)[0])  # O_NOFOLLOW; an existing file checked
+    _check_own(file, sides_only=True)
+
+
+def _check_own(file: Path, *, sides_only: bool = False) -> None:
+    """Refuse the database ``file`` or its ``-wal``, ``-shm`` or ``-journal`` file where one
+    exists and is not safe to use (:func:`~riskscore.io.private.check_private`: a symbolic
+    link, another user's file, one group or others may read or write)."""
+    sides = [Path(f"{file}{suffix}") for suffix in ("-wal", "-shm", "-journal")]
+    for each in sides if sides_only else [file, *sides]:
+        try:
+            found = each.lstat()
+        except FileNotFoundError:
+            continue
+        check_private(each, found)
 
 
 def is_lock(exc: sqlite3.OperationalError) -> bool:

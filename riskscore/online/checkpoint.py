@@ -7,7 +7,9 @@ holds JSON, so restoring runs no code from the file. Layout (``SCHEMA_VERSION``)
 
 ``meta(key TEXT PRIMARY KEY, value TEXT)``
     JSON values: ``format``, ``schema_version``, ``riskscore_version``,
-    ``config``, ``counters``, ``model_sha256``, ``adult_index`` (the order of
+    ``config``, ``counters``, ``model_sha256``, ``policy_sha256`` (the policy's
+    identity: a restore under another policy is refused; absent from earlier files, which
+    resume unchecked), ``adult_index`` (the order of
     each adult's live conversations; absent before it existed, and then
     rebuilt), ``rooms`` (the live group rooms and their latest event time) and
     ``extra`` (caller data, e.g. the input offset of ``riskscore stream``).

@@ -3,8 +3,9 @@
 Two processes saving their own state to one checkpoint would each replace the other's
 (the last save wins, silently losing the other's events). So the first process that
 restores from or saves to ``FILE`` takes an exclusive ``flock`` on a sidecar
-``FILE.lock`` (created ``0600``, holding the owner's process id) and keeps it until it
-releases the file or exits; any other process fails at once with a
+``FILE.lock`` (created ``0600``, holding the owner's process id; an existing one is used
+only if it is this user's regular file, not a link, mode ``0600``: else refused) and keeps
+it until it releases the file or exits; any other process fails at once with a
 :class:`~riskscore.CheckpointError` naming the file. The kernel drops a ``flock`` with its
 process, so a crashed or killed owner leaves no stale lock: the sidecar stays, unlocked,
 and the next process takes it over. A sidecar is deleted only by the process that created
@@ -30,7 +31,7 @@ from pathlib import Path
 from types import TracebackType
 
 from riskscore.exceptions import CheckpointError
-from riskscore.io.private import FILE_MODE
+from riskscore.io.private import UnsafeFileError, open_private
 
 try:
     import fcntl
@@ -146,13 +147,13 @@ def _lock(path: Path, key: str) -> _Held:
 
 
 def _open(path: Path, key: str) -> tuple[int, bool]:
-    """A descriptor of the sidecar ``key``, and whether this call created it."""
-    flags = os.O_RDWR | os.O_CLOEXEC
+    """A descriptor of the sidecar ``key``, and whether this call created it. An existing
+    sidecar must be safe (:func:`~riskscore.io.private.check_private`: not a symbolic link,
+    this user's regular file, mode ``0600``) before this process truncates and writes it."""
     try:
-        try:
-            return os.open(key, flags | os.O_CREAT | os.O_EXCL, FILE_MODE), True
-        except FileExistsError:
-            return os.open(key, flags | os.O_CREAT, FILE_MODE), False
+        return open_private(key, os.O_RDWR)
+    except UnsafeFileError as exc:
+        raise CheckpointError(f"{path}: refused its lock file: {exc}") from None
     except OSError as exc:
         raise CheckpointError(f"{path}: cannot open its lock file {key}: {exc.strerror}") from None
 

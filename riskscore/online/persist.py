@@ -1,6 +1,5 @@
-"""Saving and restoring what an online scorer holds: a checkpoint's meta (versions, model
-fingerprints, options, counters, group rooms, the adult index) and its rows, written and
-read back with checks.
+"""Saving and restoring what an online scorer holds: a checkpoint's meta (versions, model and
+policy fingerprints, options, counters, rooms, the adult index) and its rows, with checks.
 
 :class:`ScorerCheckpoints` is mixed into :class:`~riskscore.online.memory.ScorerMemory`
 (:meth:`~riskscore.OnlineScorer.checkpoint`); :func:`config_of` gives
@@ -40,6 +39,7 @@ from riskscore.online.options import (
 )
 from riskscore.online.pairs import PairConversations, pair_facts_of
 from riskscore.online.state import AccountState, ConversationState
+from riskscore.policy import AlertPolicy
 
 __all__ = [
     "CHECKPOINTED_OPTIONS",
@@ -52,9 +52,8 @@ T = TypeVar("T")
 
 #: The options of a checkpoint's meta ``config`` that hold seconds (null: no limit).
 _NUMBER_CONFIG = ("idle_expiry_s", "cooldown_s", "reorder_tolerance_s", "max_future_s")
-#: The scorer options a checkpoint keeps and a restored scorer takes from it, each the
-#: name of its constructor argument and attribute (``time_source`` aside: a restore may
-#: change it).
+#: The scorer options a checkpoint keeps and a restored scorer takes from it, each the name
+#: of its constructor argument and attribute (``time_source`` aside: a restore may change it).
 _CAP_OPTIONS = ("max_conversations", "max_room_members", "max_account_contacts")
 CHECKPOINTED_OPTIONS = (*_NUMBER_CONFIG, *_CAP_OPTIONS)
 
@@ -106,6 +105,7 @@ class ScorerCheckpoints:
     n_broadcast: int
     checkpoint_extra: dict[str, Any]
     shadow_sha256: str | None
+    policy: AlertPolicy
     _conversations: OrderedDict[object, ConversationState]
     _accounts: OrderedDict[object, AccountState]
     _adult_convs: dict[object, dict[object, None]]
@@ -129,9 +129,8 @@ class ScorerCheckpoints:
     ) -> None:
         """Write the scorer's whole state to a SQLite file, atomically.
 
-        One transaction in WAL mode: a process killed while writing leaves the
-        previous checkpoint readable. Nothing is pickled. The policy is not
-        stored; pass it again to :meth:`restore`.
+        One transaction in WAL mode: a process killed while writing leaves the previous
+        checkpoint readable. Nothing is pickled; the policy's sha256 is (:meth:`restore`).
 
         The first save (or :meth:`restore`) makes this process the owner of ``path``
         until :meth:`release_checkpoints` or exit (:meth:`claim_checkpoint`).
@@ -170,6 +169,7 @@ class ScorerCheckpoints:
             "riskscore_version": _version(),
             "model_sha256": self.model.parameters_sha256(),
             "shadow_model_sha256": self.shadow_sha256,
+            "policy_sha256": self.policy.sha256(),
             "config": {
                 "idle_expiry_s": finite_or_none(self.idle_expiry_s),
                 "cooldown_s": finite_or_none(self.cooldown_s),

@@ -28,6 +28,7 @@ from riskscore.io.groups import (
     pair_conversation_id,
     pair_id_clash_at,
 )
+from riskscore.io.raw import show
 from riskscore.model import RiskModel, checked_model
 from riskscore.online.options import (
     DEFAULT_IDLE_EXPIRY_S,
@@ -416,7 +417,9 @@ class OnlineScorer(Rescoring, ShadowScoring):
             The model to score with. When it differs from the one in use at
             checkpoint time, stored risks are recomputed with it.
         policy : AlertPolicy, optional
-            Thresholds; :meth:`AlertPolicy.default` when omitted.
+            Thresholds; :meth:`AlertPolicy.default` when omitted. Must be the policy the
+            checkpoint was written with (its :meth:`AlertPolicy.sha256`), else refused:
+            another would alert anew, or never, on conversations it had judged.
         time_source : {"wall", "events"} or callable, optional
             The reference clock; when omitted, the one stored (``"wall"`` if the
             checkpoint was written with a callable).
@@ -435,8 +438,8 @@ class OnlineScorer(Rescoring, ShadowScoring):
             ``model``, ``policy`` or ``shadow_model`` is not one (before the file is read).
         CheckpointError
             The file is not a checkpoint of a version this riskscore reads, is
-            corrupted (``PRAGMA integrity_check``), holds malformed rows, or is owned
-            by another process (:meth:`claim_checkpoint`).
+            corrupted (``PRAGMA integrity_check``), holds malformed rows, was written
+            under another policy, or is owned by another process (:meth:`claim_checkpoint`).
         """
         # the caller's arguments: refused as such (a TypeError), never as the file's
         checked_model(model)
@@ -454,7 +457,23 @@ class OnlineScorer(Rescoring, ShadowScoring):
             except (TypeError, ValueError) as exc:
                 raise CheckpointError(f"{path}: meta 'config' is invalid ({exc})") from None
             scorer._load(snap)
+            _check_policy(path, snap.meta, scorer.policy)
             # once restored, inside the read: a refused file gets no lock file beside it
             scorer.claim_checkpoint(path)
         scorer._models_restored(snap.meta)
         return scorer
+
+
+def _check_policy(path: object, meta: Mapping[str, Any], policy: AlertPolicy) -> None:
+    """Refuse to resume under another policy than the checkpoint's (a file of an earlier
+    version, without the policy's sha256, is taken as it is)."""
+    stored = meta.get("policy_sha256")
+    if stored is not None and stored != policy.sha256():
+        found = stored if isinstance(stored, str) and len(stored) == 64 else show(stored)
+        raise CheckpointError(
+            f"{path} was written under another policy (sha256 {found}) than the one "
+            f"given (sha256 {policy.sha256()}): resuming under it would alert anew, or never, "
+            "on conversations the first had judged; give the policy the checkpoint was "
+            "written with (--policy; the Synapse module's policy), or start a new checkpoint "
+            "file to change it"
+        )

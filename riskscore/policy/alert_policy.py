@@ -11,6 +11,8 @@ or code, is checked by the one validator in :mod:`riskscore.policy.validate`.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -207,6 +209,21 @@ expected true or false, found 'no'
             "minor_peer_max_gap_years": self.guards.minor_peer_max_gap_years,
         }
         return doc
+
+    def sha256(self) -> str:
+        """The policy's identity: the SHA-256 (hex) of its canonical mapping
+        (:meth:`to_mapping` without a name, as sorted, compact JSON). A checkpoint stores
+        it, so that a scorer is never resumed under another policy.
+
+        Examples
+        --------
+        >>> from riskscore import AlertPolicy
+        >>> AlertPolicy.default().sha256() == AlertPolicy.from_mapping(
+        ...     AlertPolicy.default().to_mapping(name="renamed")).sha256()
+        True
+        """
+        text = json.dumps(self.to_mapping(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def to_toml(self, *, name: str | None = None) -> str:
         """This policy as TOML text (format 3) that :meth:`from_toml` reads back."""
