@@ -189,3 +189,14 @@ def test_simulated_decisions_are_marked_in_the_exported_files(tmp_path: Path) ->
     assert all("never submit" in d["simulated"] for d in drafts)
     [row] = [r for r in _rows(out, "08_automated_means.csv") if _precision(r)]
     assert "SIMULATED: 36 of 36 decision times" in row["Contextual Information"]
+
+
+def test_a_withheld_precision_of_simulated_decisions_does_not_count_them(tmp_path: Path) -> None:
+    """Was (a review of this stop's diff): the SIMULATED note kept "n of N decision
+    times", N the very denominator withheld."""
+    _month(tmp_path / "q.sqlite", dismissed=3)
+    _export(tmp_path / "q.sqlite", tmp_path / "out")
+    [row] = [r for r in _rows(tmp_path / "out", "08_automated_means.csv") if _precision(r)]
+    assert row["Value"] == "[c]"
+    assert "SIMULATED" in row["Contextual Information"]
+    assert "27" not in row["Contextual Information"]

@@ -50,6 +50,17 @@ def test_a_planted_lock_link_is_refused_and_its_target_kept(tmp_path: Path) -> N
     assert victim.read_text() == "precious\n"
 
 
+def test_a_lock_file_that_is_a_fifo_is_refused_and_no_descriptor_kept(tmp_path: Path) -> None:
+    """Was (a review of this stop's diff): a FIFO of this user's was taken, locked, then
+    failed to truncate with a bare OSError, its descriptor left open and locked."""
+    checkpoint = tmp_path / "state.sqlite"
+    os.mkfifo(f"{checkpoint}.lock", 0o600)
+    before = len(os.listdir("/proc/self/fd"))
+    with pytest.raises(CheckpointError, match="not a regular file"):
+        lock.claim(checkpoint)
+    assert len(os.listdir("/proc/self/fd")) == before
+
+
 @pytest.mark.parametrize("mode", [0o644, 0o620, 0o606])
 def test_a_lock_file_others_may_use_is_refused(tmp_path: Path, mode: int) -> None:
     checkpoint = tmp_path / "state.sqlite"

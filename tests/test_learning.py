@@ -189,14 +189,20 @@ def test_a_retrained_model_records_its_base_and_comparison(
     assert "out-of-fold" in training["calibration"]
 
 
-def test_a_conversation_actioned_before_since_is_never_a_negative(tmp_path: Path) -> None:
-    """Was (found by a hostile review): `compare --queue --since T` dropped the decisions
-    made before T, so a conversation actioned before T, reported again and dismissed
-    after it ("already actioned") was counted as a dismissed conversation."""
+def _first_pair() -> tuple[rs.synthetic.SyntheticData, tuple[object, object, object]]:
+    """A small synthetic sample and its first conversation, adult and child."""
     data = rs.synthetic.generate(300, prevalence=0.1, seed=3, days=7)
     features = rs.extract_features(data.messages)
     c, a, ch = (v.tolist()[0] for v in (features.conversation_id, features.adult_id,
                                         features.child_id))  # fmt: skip
+    return data, (c, a, ch)
+
+
+def test_a_conversation_actioned_before_since_is_never_a_negative(tmp_path: Path) -> None:
+    """Was (found by a hostile review): `compare --queue --since T` dropped the decisions
+    made before T, so a conversation actioned before T, reported again and dismissed
+    after it ("already actioned") was counted as a dismissed conversation."""
+    data, (c, a, ch) = _first_pair()
     t0 = DEFAULT_START + 3600
     with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as queue:
         first = queue.add_report(UserReport(c, ch, a, 14.0, t0))
@@ -218,6 +224,21 @@ def test_a_conversation_actioned_before_since_is_never_a_negative(tmp_path: Path
     decisions = json.loads((tmp_path / "cmp" / "compare.json").read_text())["decisions"]
     assert decisions["dismissed"] == 0
     assert decisions["excluded_positive_before_since"] == 1
+
+
+def test_a_conversation_actioned_before_since_alone_is_left_out(tmp_path: Path) -> None:
+    """Was (found by a review of the fix above): a conversation actioned before T with
+    nothing decided about it since was in no label set, so training took it as a presumed
+    negative."""
+    _, (c, a, ch) = _first_pair()
+    t0 = DEFAULT_START + 3600
+    with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as queue:
+        first = queue.add_report(UserReport(c, ch, a, 14.0, t0))
+        queue.decide(a, "actioned", moderator="m1", item_ids=[first], at=t0 + 100)
+        labels = labels_from_queue(queue, since=t0 + 2 * 86400)
+    assert labels.positive_before == {c}
+    assert c not in labels.negative
+    assert labels.on([c]).positive_before == {c}
 
 
 def test_evaluate_warns_on_the_events_a_bundle_was_fitted_on(

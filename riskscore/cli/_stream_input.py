@@ -76,7 +76,7 @@ def parse_line(line: str) -> dict[str, Any]:
 
 
 def cut_short_text(checkpoint: Path) -> str:
-    """What is said of the input's last line when it has no line break (:func:`unfinished`),
+    """What is said of the input's last line when it has no line break (:func:`_unfinished`),
     with a checkpoint: perhaps a file still being written, whose writer may finish the line
     (valid JSON already, or not) and go on. Applied and counted as processed, the finished
     line no longer matched the checkpoint's fingerprint and every resume was refused (or,

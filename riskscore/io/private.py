@@ -11,8 +11,10 @@ from a private file that already exists, so that a file another user planted in 
 folder is never used: it must not be a symbolic link (opened with ``O_NOFOLLOW``), and a
 regular file must be owned by this user with no permissions for group or others (a FIFO:
 owned by this user). Anything else is refused with :class:`UnsafeFileError`, naming the
-file, its owner and mode, and how to fix it. Every private writer opens its file with
-:func:`open_private`, which applies the rule to the descriptor it opened.
+file, its owner and mode, and how to fix it. Every private writer into a path that may
+already exist opens it with :func:`open_private`, which applies the rule to the descriptor
+it opened (writers into a folder they have just made, such as the regulatory exports'
+staging folder, create their files with ``O_EXCL``).
 """
 
 from __future__ import annotations

@@ -321,7 +321,8 @@ def _create_private(file: Path) -> None:
     """Create an empty file with mode 0600 if none exists (an empty file is an empty
     database to SQLite); an existing one must be safe (:func:`_check_own`), so that a
     database another user planted, or may rewrite, is never written into or resumed from."""
-    os.close(open_private(file, os.O_RDONLY)[0])  # O_NOFOLLOW; an existing file checked
+    # O_NOFOLLOW, and O_NONBLOCK: a FIFO swapped in is refused, not waited on
+    os.close(open_private(file, os.O_RDONLY | os.O_NONBLOCK)[0])
     _check_own(file, sides_only=True)
 
 

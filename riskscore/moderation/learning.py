@@ -227,20 +227,24 @@ def labels_from_queue(queue: ReviewQueue, *, since: int | None = None) -> Decisi
     for item in queue.items():
         if item.conversation_id is None:
             continue
-        if since is not None and item.decided_at is not None and item.decided_at < since:
-            if item.status in _POSITIVE:
-                earlier.add(item.conversation_id)
-            continue
-        status.setdefault(item.conversation_id, set()).add(item.status)
+        # every decided conversation is known by all its ids and accounts, those decided
+        # positive before ``since`` too: they are left out of training under any of them
         others = conversation_aliases(item.conversation_id, item.adult_id, item.child_id)
         aliases.setdefault(item.conversation_id, set()).update(others)
         accounts.setdefault(item.conversation_id, set()).update(
             str(a) for a in (item.adult_id, item.child_id) if a is not None
         )
+        if since is not None and item.decided_at is not None and item.decided_at < since:
+            if item.status in _POSITIVE:
+                earlier.add(item.conversation_id)
+            continue
+        status.setdefault(item.conversation_id, set()).add(item.status)
         if item.kind != "alert":
             reported.add(item.conversation_id)
     positive = {c for c, s in status.items() if s & _POSITIVE}
-    before = (earlier & set(status)) - positive
+    # positive before ``since`` and not since: never a negative, whether or not anything
+    # about it was decided since (else training would take it as a presumed negative)
+    before = earlier - positive
     negative = {c for c, s in status.items() if s and s <= _NEGATIVE} - before
     excluded = set(status) - positive - negative - before
     return DecisionLabels(

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import threading
 import weakref
 from dataclasses import dataclass
@@ -134,14 +135,20 @@ def _lock(path: Path, key: str) -> _Held:
         fd, created = _open(path, key)
         _flock(path, key, fd)
         try:
-            same = os.path.samestat(os.fstat(fd), os.stat(key))
-        except FileNotFoundError:
-            same = False
-        if same:
-            # The owner's id, for the in-use message; the lock, not this text, is what counts.
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-            return _Held(fd, created=created)
+            try:
+                same = os.path.samestat(os.fstat(fd), os.stat(key))
+            except FileNotFoundError:
+                same = False
+            if same:
+                # The owner's id, for the in-use message; the lock, not this text, counts.
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+                return _Held(fd, created=created)
+        except OSError as exc:  # the descriptor is not left open (and locked) behind
+            os.close(fd)
+            raise CheckpointError(
+                f"{path}: cannot use its lock file {key}: {exc.strerror}"
+            ) from None
         os.close(fd)  # deleted since it was opened: take the file now at its path
     raise CheckpointError(f"{path}: its lock file {key} keeps being deleted; try again")
 
@@ -151,11 +158,15 @@ def _open(path: Path, key: str) -> tuple[int, bool]:
     sidecar must be safe (:func:`~riskscore.io.private.check_private`: not a symbolic link,
     this user's regular file, mode ``0600``) before this process truncates and writes it."""
     try:
-        return open_private(key, os.O_RDWR)
+        fd, created = open_private(key, os.O_RDWR)
     except UnsafeFileError as exc:
         raise CheckpointError(f"{path}: refused its lock file: {exc}") from None
     except OSError as exc:
         raise CheckpointError(f"{path}: cannot open its lock file {key}: {exc.strerror}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO or a device is no lock file
+        os.close(fd)
+        raise CheckpointError(f"{path}: refused its lock file {key}: it is not a regular file")
+    return fd, created
 
 
 def _flock(path: Path, key: str, fd: int) -> None:

@@ -76,6 +76,8 @@ def automated_means_rows(
     if "precision" in withheld:
         precision = SUPPRESSED
         precision_note = _withheld_note("outcomes of alerts", min_cell)
+        # the simulation's count of decisions is the withheld denominator: said without it
+        simulated_note = "; SIMULATED: decision times set by a simulation" if simulated_note else ""
     elif filtered:
         precision_note += (
             "; over every alert received in the period and decided, whatever the decisions "
