@@ -208,14 +208,7 @@ def test_a_whole_last_line_without_its_line_break_waits_for_it(
     """Was: a last line that was complete JSON but had no line break yet (a file still
     being written) was applied and counted; once its writer added the line break, every
     resume was refused (the lines no longer matched the checkpoint's fingerprint)."""
-    event = {
-        "conversation_id": 7,
-        "sender_id": "a",
-        "recipient_id": "b",
-        "channel": "direct",
-        "event": "message",
-    }
-    events = [json.dumps({**event, "timestamp": 1_767_225_600 + 60 * i}) + "\n" for i in range(6)]
+    events = _events(6)
     checkpoint = tmp_path / "state.sqlite"
 
     def stream(text: str, *options: str) -> str:

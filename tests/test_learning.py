@@ -14,7 +14,7 @@ import riskscore as rs
 from riskscore.cli import main
 from riskscore.exceptions import SchemaError
 from riskscore.moderation import ReviewQueue
-from riskscore.moderation.learning import labels_from_queue, learn_from_decisions
+from riskscore.moderation.learning import LearningResult, labels_from_queue, learn_from_decisions
 from riskscore.moderation.simulation import simulate_month
 from riskscore.moderation.user_reports import UserReport
 from riskscore.synthetic import DEFAULT_START
@@ -67,12 +67,21 @@ def test_few_labels_recalibrate_and_keep_the_trees(
     assert result.model.metadata["training"]["labels"]["queue_sha256"]
 
 
-def test_enough_labels_retrain_on_the_same_inputs(
-    month: tuple[Path, rs.synthetic.SyntheticData],
-) -> None:
+@pytest.fixture(scope="module")
+def retrained(month: tuple[Path, rs.synthetic.SyntheticData]) -> LearningResult:
+    """The month's decisions learned with a retrain (10 positives are enough), once."""
     path, data = month
+    return learn_from_decisions(
+        data.messages, path, rs.load_model(), seed=1, min_retrain_positives=10
+    )
+
+
+def test_enough_labels_retrain_on_the_same_inputs(
+    month: tuple[Path, rs.synthetic.SyntheticData], retrained: LearningResult
+) -> None:
+    _, data = month
     current = rs.load_model()
-    result = learn_from_decisions(data.messages, path, current, seed=1, min_retrain_positives=10)
+    result = retrained
     assert result.method == "retrained"
     assert result.model.feature_names == current.feature_names
     risk = result.model.predict_proba(rs.extract_features(data.messages))
@@ -176,12 +185,9 @@ def test_a_recalibrated_bundle_says_what_it_is(
     assert f"at a prevalence of\n{training['calibrated_prevalence']}" in card
 
 
-def test_a_retrained_model_records_its_base_and_comparison(
-    month: tuple[Path, rs.synthetic.SyntheticData],
-) -> None:
-    path, data = month
+def test_a_retrained_model_records_its_base_and_comparison(retrained: LearningResult) -> None:
     current = rs.load_model()
-    result = learn_from_decisions(data.messages, path, current, seed=1, min_retrain_positives=10)
+    result = retrained
     training = result.model.metadata["training"]
     assert training["comparison"] == result.comparison
     assert training["base_model"] == {"parameters_sha256": current.parameters_sha256()}
