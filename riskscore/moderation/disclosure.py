@@ -57,6 +57,7 @@ __all__ = [
     "CountTables",
     "check_min_cell",
     "determined",
+    "is_small",
     "protect_report",
     "report_tables",
     "withheld",
@@ -132,6 +133,18 @@ def check_min_cell(min_cell: object) -> int:
     return min_cell
 
 
+def is_small(count: int, min_cell: int) -> bool:
+    """The primary rule: a count from 1 to ``min_cell - 1`` is withheld (zeros point to
+    nobody).
+
+    Examples
+    --------
+    >>> is_small(0, 10), is_small(3, 10), is_small(10, 10)
+    (False, True, False)
+    """
+    return 0 < count < min_cell
+
+
 def withheld(tables: CountTables, *, min_cell: int) -> frozenset[CellPath]:
     """The counts to withhold: primary suppression, then secondary until none is determined.
 
@@ -150,7 +163,7 @@ def withheld(tables: CountTables, *, min_cell: int) -> frozenset[CellPath]:
     """
     check_min_cell(min_cell)
     values = tables.values
-    out = {p for p, v in values.items() if 0 < v < min_cell and p not in tables.headline}
+    out = {p for p, v in values.items() if is_small(v, min_cell) and p not in tables.headline}
     order = {p: k for k, p in enumerate(values)}
     while True:
         pinned = determined(tables, out, first=True)

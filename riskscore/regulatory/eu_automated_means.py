@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any, Final
 
-from riskscore.moderation.disclosure import DEFAULT_MIN_CELL, SUPPRESSED
+from riskscore.moderation.disclosure import DEFAULT_MIN_CELL, SUPPRESSED, is_small
 
 __all__ = ["PLATFORM", "automated_means_rows", "small_counts"]
 
@@ -34,7 +34,7 @@ def small_counts(statuses: Iterable[str], min_cell: int, *, names: Iterable[str]
     ['open']
     """
     counts = Counter(statuses)
-    return [name for name in names if 0 < counts[name] < min_cell]
+    return [name for name in names if is_small(counts[name], min_cell)]
 
 
 def _withheld_note(what: str, min_cell: int) -> str:
